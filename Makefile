@@ -1,0 +1,31 @@
+# Every target builds the project virtualenv on first use, from requirements*.txt.
+#   make test PYTHON=python3.10 VENV=.venv-3.10   runs the suite under another interpreter.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SUBMISSION ?= solution/gmm1d.py
+RESULTS ?= results/results.json
+
+.PHONY: venv test test-fast grade bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+test: venv
+	$(PY) -m pytest
+
+test-fast: venv
+	$(PY) -m pytest -m "not slow"
+
+grade: venv
+	$(PY) -m grader "$(SUBMISSION)" --results "$(RESULTS)"
+
+bench: venv
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) dist results .pytest_cache
