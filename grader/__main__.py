@@ -1,0 +1,27 @@
+"""Command line: ``python -m grader``.
+
+    python -m grader SUBMISSION --results PATH   grade one file (table + results.json)
+    python -m grader autograde                   the Gradescope flow (see grader/gradescope.py)
+    python -m grader batch ...                   regrade a class export (see grader/batch.py)
+"""
+
+import sys
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "autograde":
+        from grader import gradescope
+
+        return gradescope.main(argv[1:])
+    if argv and argv[0] == "batch":
+        from grader import batch
+
+        return batch.main(argv[1:])
+    from grader import grade
+
+    return grade.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
