@@ -1,0 +1,140 @@
+"""Build the two zips we hand out: ``python -m grader.package autograder|handout [--out PATH]``.
+
+* ``autograder``: what an instructor uploads to Gradescope. ``setup.sh`` and ``run_autograder``
+  sit at the zip's root (Gradescope looks for them there) next to exactly what grading needs.
+* ``handout``: what students download: the unfinished stub, the two-cluster hint and the
+  instructions. Nothing of the solution, the grader or the tests.
+
+Both file lists are explicit (allow-lists, independent of git): a new file is shipped only when
+someone adds it here, so a stray ``.venv``, cache, test fixture or draft solution never leaks.
+
+The zips are reproducible: entries sorted, every timestamp 1980-01-01 00:00:00 and fixed
+permissions (0755 for the two scripts, 0644 otherwise), so the same sources give the same bytes
+and a rebuilt zip shows no spurious change.
+"""
+
+import argparse
+import ast
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+
+from grader.paths import CLASS_NAME, PROJECT_ROOT
+
+FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can store
+EXECUTABLE = {"setup.sh", "run_autograder"}
+
+AUTOGRADER_FILES = ["setup.sh", "run_autograder", "requirements.txt", "grader/config.ini", "solution/gmm1d.py"]
+AUTOGRADER_GLOBS = ["grader/**/*.py"]
+HANDOUT_FILES = ["gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md"]
+UNFINISHED_METHODS = ("estep", "mstep")  # the stub must leave these for the student
+
+DEFAULT_OUT = {"autograder": Path("dist/autograder.zip"), "handout": Path("dist/handout.zip")}
+
+
+class PackageError(Exception):
+    """The sources cannot be packaged (a file is missing, or the stub is not a stub)."""
+
+
+def autograder_entries(root=PROJECT_ROOT):
+    """Sorted zip names (POSIX, relative to ``root``) of the Gradescope autograder."""
+    root = Path(root)
+    names = set(AUTOGRADER_FILES)
+    for pattern in AUTOGRADER_GLOBS:
+        for path in root.glob(pattern):
+            rel = path.relative_to(root)
+            if path.is_file() and "__pycache__" not in rel.parts:
+                names.add(rel.as_posix())
+    return sorted(names)
+
+
+def _raises_not_implemented(function: ast.FunctionDef) -> bool:
+    for node in ast.walk(function):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name) and exc.id == "NotImplementedError":
+                return True
+    return False
+
+
+def check_stub(source: str) -> None:
+    """Raise PackageError unless ``GMM1D.estep`` and ``GMM1D.mstep`` still raise NotImplementedError.
+
+    A guard against shipping a finished ``gmm1d.py`` (say, the solution copied over the stub
+    while testing) to every student.
+    """
+    tree = ast.parse(source)
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == CLASS_NAME]
+    if not classes:
+        raise PackageError(f"gmm1d.py defines no class {CLASS_NAME}")
+    methods = {n.name: n for n in classes[0].body if isinstance(n, ast.FunctionDef)}
+    for name in UNFINISHED_METHODS:
+        if name not in methods:
+            raise PackageError(f"gmm1d.py: {CLASS_NAME}.{name} is missing")
+        if not _raises_not_implemented(methods[name]):
+            raise PackageError(
+                f"gmm1d.py: {CLASS_NAME}.{name} does not raise NotImplementedError: "
+                "this looks like a finished solution, not the student stub"
+            )
+
+
+def write_zip(root, names, out):
+    """Write ``names`` (relative to ``root``) to ``out`` reproducibly; returns ``out``."""
+    root, out = Path(root), Path(out)
+    missing = [name for name in names if not (root / name).is_file()]
+    if missing:
+        raise PackageError(f"missing from {root}: {', '.join(missing)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w") as archive:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so unzip (and Gradescope) honour the modes below
+            mode = 0o755 if name in EXECUTABLE else 0o644
+            info.external_attr = (0o100000 | mode) << 16  # regular file + permission bits
+            archive.writestr(info, (root / name).read_bytes())
+    tmp.replace(out)
+    return out
+
+
+def build_autograder(root=PROJECT_ROOT, out=DEFAULT_OUT["autograder"]):
+    """Build the Gradescope autograder zip from ``root``; returns the zip's path."""
+    return write_zip(root, autograder_entries(root), out)
+
+
+def build_handout(root=PROJECT_ROOT, out=DEFAULT_OUT["handout"]):
+    """Build the student handout zip from ``root`` (refusing a finished stub); returns its path."""
+    root = Path(root)
+    stub = root / "gmm1d.py"
+    if stub.is_file():
+        check_stub(stub.read_text(encoding="utf-8"))
+    return write_zip(root, HANDOUT_FILES, out)
+
+
+BUILDERS = {"autograder": build_autograder, "handout": build_handout}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m grader.package", description=__doc__.split("\n")[0])
+    parser.add_argument("kind", choices=sorted(BUILDERS))
+    parser.add_argument("--out", type=Path, default=None, help="default: dist/<kind>.zip")
+    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project to package (default: this one)")
+    args = parser.parse_args(argv)
+    out = args.out or args.root / DEFAULT_OUT[args.kind]
+    try:
+        path = BUILDERS[args.kind](args.root, out)
+    except PackageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            print(f"  {name}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    print(f"{path}  sha256 {digest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
