@@ -1,0 +1,148 @@
+"""Common mistakes, recognised by reproducing them.
+
+For each mistake we compute, in the grader's own process, what a submission making exactly
+that mistake would return, and compare the student's answer with it. A match names the
+mistake in the feedback (and in ``extra_data.mistakes`` of results.json, which the class
+report counts). Nothing here runs student code.
+
+Shapes: ``X`` ``(n_samples, 1)``; parameters ``(n_components,)``; gammas and posteriors
+``(n_samples, n_components)``.
+"""
+
+import numpy as np
+
+# key -> what the student is told
+MISTAKES = {
+    "transposed": "your E-step returns the transpose, shape (k, n); rows must be points, columns clusters",
+    "not_ndarray": "return a numpy ndarray (np.array(...)), not a list or tuple",
+    "priors_ignored": "your posteriors match what you get when the priors are left out: multiply each density by its prior",
+    "wrong_axis": "you normalised over the points (each column sums to 1); normalise each row over the clusters",
+    "not_normalised": "you return prior x density without dividing by the row sum p(x_i)",
+    "std_as_variance": "a variance is used where a standard deviation belongs (or the reverse): "
+    "e.g. norm.pdf(x, mu, var) takes the standard deviation sqrt(var), and variances must not be square-rooted",
+    "two_clusters_hardcoded": "your code handles exactly two clusters; it must work for any k = num_gaussians",
+    "mutates_X": "estep changed X in place: work on a copy (e.g. X - mu makes a new array; X -= mu does not)",
+    "mutates_params": "estep changed the model's priors/mus/variances: only mstep may update them",
+    "variance_old_mean": "your variances are spread about the OLD means: compute the new means first and use them",
+    "divide_by_n": "you divide by n, the number of points, where the soft count N_j = sum_i gamma_ij belongs",
+    "unbiased_variance": "you divide the variance by N_j - 1: the maximum-likelihood variance divides by N_j",
+    "priors_not_normalised": "your priors are the column SUMS of gammas: divide by n (the column mean)",
+    "ignores_given_gammas": "your M-step recomputes its own responsibilities: use the gammas argument it is given",
+    "mutates_inputs": "mstep changed X or gammas in place: work on copies",
+    "loglik_decreased": "the log-likelihood fell during EM, which correct EM never does",
+}
+
+_MATCH_ATOL = 1e-5
+_MATCH_RTOL = 1e-4
+
+
+def matches(got, candidate) -> bool:
+    """True when ``got`` (the student's array) reproduces ``candidate``."""
+    if got is None or candidate is None:
+        return False
+    got = np.asarray(got, dtype=float)
+    candidate = np.asarray(candidate, dtype=float)
+    return (
+        got.shape == candidate.shape
+        and bool(np.all(np.isfinite(got)))
+        and bool(np.allclose(got, candidate, atol=_MATCH_ATOL, rtol=_MATCH_RTOL))
+    )
+
+
+def _densities(X, mus, variances):
+    x = np.asarray(X, dtype=float).reshape(-1, 1)
+    return np.exp(-((x - mus) ** 2) / (2 * variances)) / np.sqrt(2 * np.pi * variances)
+
+
+def _posterior(joint):
+    with np.errstate(all="ignore"):
+        return joint / joint.sum(axis=1, keepdims=True)
+
+
+def estep_mutants(X, priors, mus, variances) -> dict:
+    """What each common E-step mistake returns: key -> array."""
+    joint = priors * _densities(X, mus, variances)
+    with np.errstate(all="ignore"):
+        out = {
+            "priors_ignored": _posterior(_densities(X, mus, variances)),
+            "not_normalised": joint,
+            "wrong_axis": joint / joint.sum(axis=0, keepdims=True),
+            "transposed": _posterior(joint).T,
+            "std_as_variance": _posterior(priors * _densities(X, mus, variances**2)),
+        }
+    if priors.size > 2:
+        out["two_clusters_hardcoded"] = _posterior(joint[:, :2])
+    return out
+
+
+def diagnose_estep(got, X, priors, mus, variances, exclude=()) -> list:
+    """Keys of the mistakes whose output equals ``got``, most specific first."""
+    if got is None:
+        return []
+    found = [
+        key
+        for key, candidate in estep_mutants(X, priors, mus, variances).items()
+        if key not in exclude and matches(got, candidate)
+    ]
+    k = priors.size
+    got = np.asarray(got)
+    if "two_clusters_hardcoded" not in found and k != 2 and got.ndim == 2 and 2 in got.shape and k not in got.shape:
+        found.append("two_clusters_hardcoded")
+    return found
+
+
+def mle(X, gammas):
+    """The textbook M-step: (priors, mus, variances), each ``(n_components,)``."""
+    x = np.asarray(X, dtype=float).reshape(-1, 1)
+    n_k = gammas.sum(axis=0)
+    mus = (gammas * x).sum(axis=0) / n_k
+    variances = (gammas * (x - mus) ** 2).sum(axis=0) / n_k
+    return n_k / x.shape[0], mus, variances
+
+
+def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
+    """What each common M-step mistake stores, per parameter.
+
+    ``before`` is the model's (priors, mus, variances) before the M-step;
+    ``recomputed_gammas`` the posterior under ``before`` (what an M-step that runs its own
+    E-step would use). Returns {"priors": {key: array}, "mus": {...}, "variances": {...}}.
+    """
+    x = np.asarray(X, dtype=float).reshape(-1, 1)
+    n = x.shape[0]
+    n_k = gammas.sum(axis=0)
+    priors, mus, variances = mle(x, gammas)
+    weighted_sq = (gammas * (x - mus) ** 2).sum(axis=0)
+    mus_div_n = (gammas * x).sum(axis=0) / n
+    with np.errstate(all="ignore"):
+        out = {
+            "priors": {"priors_not_normalised": n_k},
+            "mus": {"divide_by_n": mus_div_n},
+            "variances": {
+                "variance_old_mean": (gammas * (x - before[1]) ** 2).sum(axis=0) / n_k,
+                "unbiased_variance": weighted_sq / (n_k - 1),
+                "std_as_variance": np.sqrt(variances),
+                "divide_by_n": weighted_sq / n,
+                "divide_by_n ": (gammas * (x - mus_div_n) ** 2).sum(axis=0) / n,
+            },
+        }
+    for name, value in zip(("priors", "mus", "variances"), mle(x, recomputed_gammas)):
+        out[name]["ignores_given_gammas"] = value
+    if n_k.size > 2:
+        # Hint-style code written for two clusters updates components 0 and 1 correctly
+        # (each component's update reads only its own column) and leaves the rest as they were.
+        for name, correct, old in zip(("priors", "mus", "variances"), (priors, mus, variances), before):
+            partial = np.array(old, dtype=float)
+            partial[:2] = correct[:2]
+            out[name]["two_clusters_hardcoded"] = partial
+    return out
+
+
+def diagnose_mstep(param, got, mutants) -> list:
+    """Keys whose stored ``param`` (priors/mus/variances) equals ``got``."""
+    keys = [key.strip() for key, candidate in mutants[param].items() if matches(got, candidate)]
+    return list(dict.fromkeys(keys))
+
+
+def describe(keys) -> str:
+    """Feedback lines for diagnosed mistakes (empty when none)."""
+    return "".join(f"\nLikely cause: {MISTAKES[key]}." for key in keys)

@@ -1,0 +1,206 @@
+"""Grade one submission: sandbox -> checks -> report.
+
+``grade_submission`` is the one path every grading takes (the CLI, Gradescope's
+run_autograder, the batch regrader). Student code runs only inside ``grader.sandbox``'s
+worker process; this process holds the trusted reference and judges validated data.
+
+The checks run as a unittest suite through gradescope-utils' ``JSONTestRunner`` (weights,
+numbers and visibility come from grader/config.ini via its decorators); its JSON is repaired
+by ``grader.report.repair`` before we write it ourselves, atomically.
+"""
+
+import argparse
+import io
+import sys
+import time
+import traceback
+import unittest
+from pathlib import Path
+
+from gradescope_utils.autograder_utils.decorators import number, visibility, weight
+from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
+
+from grader import checks, config as config_module, report
+from grader.config import CHECK_IDS
+
+MISSING_MESSAGE = (
+    "No gmm1d.py was found in your upload, so nothing could be graded. "
+    "Upload your finished gmm1d.py (it must define class GMM1D)."
+)
+UNFINISHED_MESSAGE = (
+    "The grader stopped before this check ran, so no points were given. "
+    "Please resubmit; if this happens again, tell your instructor."
+)
+OUR_SIDE_MESSAGE = (
+    "The autograder could not run your code because of a problem on our side "
+    "(not your code's fault): {error}. Please tell your instructor."
+)
+
+
+def limits_from(cfg):
+    """The sandbox limits an instructor set in the config."""
+    from grader.sandbox import Limits
+
+    lim = cfg.limits
+    return Limits(
+        call_timeout=lim.call_timeout,
+        startup_timeout=lim.startup_timeout,
+        total_budget=lim.total_budget,
+        memory_mb=lim.memory_mb,
+        cpu_seconds=lim.cpu_seconds,
+        output_bytes=lim.output_kb * 1024,
+    )
+
+
+def _suite(cfg, run_check, outcomes):
+    """One gradescope-utils test per check, in order, decorated from the config."""
+
+    class LabChecks(unittest.TestCase):
+        pass
+
+    names = []
+    for num, check_id in enumerate(CHECK_IDS, 1):
+
+        def method(self, check_id=check_id):
+            try:
+                outcome = run_check(check_id)
+            except Exception:  # a bug in a check must not cost the student silently
+                print(f"grader: internal error in check {check_id}:", file=sys.__stderr__)
+                traceback.print_exc(file=sys.__stderr__)
+                outcome = checks.Outcome(
+                    False,
+                    "The grader hit an internal error in this check (not your code's fault); "
+                    "your instructor can see the details.",
+                    internal_error=True,
+                )
+            outcomes[check_id] = outcome
+            if not outcome.passed:
+                self.fail(outcome.feedback)
+
+        settings = cfg.checks[check_id]
+        method.__doc__ = checks.TITLES[check_id]
+        method = weight(settings.points)(number(num)(visibility(settings.visibility)(method)))
+        name = f"test_{num:02d}_{check_id}"
+        setattr(LabChecks, name, method)
+        names.append(name)
+    return unittest.TestSuite(LabChecks(name) for name in names)
+
+
+def _results(cfg, outcomes, *, note, started, extra):
+    tests = [
+        report.build_test(
+            num,
+            check_id,
+            checks.TITLES[check_id],
+            cfg.checks[check_id],
+            outcomes.get(check_id) or checks.Outcome(False, UNFINISHED_MESSAGE),
+        )
+        for num, check_id in enumerate(CHECK_IDS, 1)
+    ]
+    score = sum(t["score"] for t in tests)
+    summary = f"Score: {score:g}/{cfg.max_score:g}. Each check below says what was expected and what came back."
+    return tests, (note.strip() + "\n\n" if note.strip() else "") + summary
+
+
+def _run(cfg, run_check, *, note, started, extra):
+    """Run the suite with gradescope-utils' runner and return the repaired results dict."""
+    outcomes = {}
+    captured = {}
+
+    def post_process(json_data):
+        tests, output = _results(cfg, outcomes, note=note, started=started, extra=extra)
+        report.repair(
+            json_data,
+            tests,
+            output=output,
+            execution_time=time.monotonic() - started,
+            visibility=cfg.visibility,
+            stdout_visibility=cfg.stdout_visibility,
+            extra=extra,
+        )
+        captured["data"] = json_data
+
+    runner = JSONTestRunner(stream=io.StringIO(), post_processor=post_process, failure_prefix="")
+    runner.run(_suite(cfg, run_check, outcomes))
+    return captured["data"]
+
+
+def _placeholder(cfg, note, started):
+    """What results.json says until grading finishes: nothing awarded, and why."""
+    return _finish(cfg, {}, note=note, started=started, extra={"complete": False})
+
+
+def _finish(cfg, outcomes, *, note, started, extra):
+    tests, output = _results(cfg, outcomes, note=note, started=started, extra=extra)
+    return report.repair(
+        {},
+        tests,
+        output=output,
+        execution_time=time.monotonic() - started,
+        visibility=cfg.visibility,
+        stdout_visibility=cfg.stdout_visibility,
+        extra=extra,
+    )
+
+
+def grade_submission(submission, results_path=None, *, note="", limits=None, config=None):
+    """Grade ``submission`` (a path, or None when nothing gradable was uploaded).
+
+    Writes a Gradescope results.json to ``results_path`` (if given) and returns it as a dict.
+    A placeholder that awards nothing is written first, so a grader killed midway still
+    leaves a valid file. Raises config.ConfigError for a bad config.
+    """
+    started = time.monotonic()
+    cfg = config if config is not None else config_module.load()
+    if results_path is not None:
+        report.write_atomic(results_path, _placeholder(cfg, note, started))
+
+    submission = Path(submission) if submission is not None else None
+    extra = {"submission": submission.name if submission else None, "complete": True}
+    if submission is None or not submission.is_file():
+        data = _run(cfg, lambda _id: checks.Outcome(False, MISSING_MESSAGE), note=note, started=started, extra=extra)
+    else:
+        from grader.sandbox import Sandbox, SandboxError
+
+        try:
+            with Sandbox(submission, limits or limits_from(cfg)) as sandbox:
+                ctx = checks.Context(sandbox, checks.load_reference())
+                data = _run(cfg, lambda check_id: checks.run(check_id, ctx), note=note, started=started, extra=extra)
+        except SandboxError as exc:
+            print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
+            message = OUR_SIDE_MESSAGE.format(error=exc)
+            extra["grader_error"] = str(exc)
+            data = _run(cfg, lambda _id: checks.Outcome(False, message, internal_error=True), note=note, started=started, extra=extra)
+
+    found = report.problems(data)
+    if found:  # never expected: our own output failed our own validation
+        raise RuntimeError("grader produced invalid results: " + "; ".join(found))
+    if results_path is not None:
+        report.write_atomic(results_path, data)
+    return data
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m grader",
+        description="Grade one gmm1d.py submission: prints a table and writes a Gradescope results.json.",
+        epilog="Subcommands: 'python -m grader autograde' (the Gradescope flow), 'python -m grader batch' (a class export).",
+    )
+    parser.add_argument("submission", type=Path, help="the student's gmm1d.py (a missing file is graded as 'nothing uploaded')")
+    parser.add_argument("--results", type=Path, default=Path("results/results.json"), help="where to write results.json (default: %(default)s)")
+    parser.add_argument("--config", type=Path, default=None, help="grading config (default: grader/config.ini)")
+    parser.add_argument("--note", default="", help="text put first in the feedback (e.g. which file was graded)")
+    parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    args = parser.parse_args(argv)
+    try:
+        cfg = config_module.load(args.config)
+    except config_module.ConfigError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    submission = args.submission if args.submission.exists() else None
+    note = args.note or ("" if submission else f"{args.submission.name} does not exist.")
+    data = grade_submission(submission, args.results, note=note, config=cfg)
+    if not args.quiet:
+        print(report.format_table(data))
+        print(f"results written to {args.results}")
+    return 0
