@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SUBMISSION ?= solution/gmm1d.py
 RESULTS ?= results/results.json
 
-.PHONY: venv test test-fast grade bench clean
+.PHONY: venv test test-fast grade bench clean autograder handout
 
 venv: $(VENV)/.installed
 
@@ -26,6 +26,14 @@ grade: venv
 
 bench: venv
 	$(PY) -m bench
+
+# The Gradescope zips (standard library only, so no venv needed); rebuilt every time, and
+# byte-identical when the sources are unchanged.
+autograder:
+	$(PYTHON) -m grader.package autograder --out dist/autograder.zip
+
+handout:
+	$(PYTHON) -m grader.package handout --out dist/handout.zip
 
 clean:
 	rm -rf $(VENV) dist results .pytest_cache
