@@ -1,0 +1,237 @@
+"""Each check passes the reference and fails an implementation with the matching bug,
+naming the mistake. Implementations run in-process through tests/fake_sandbox.py."""
+
+import numpy as np
+import pytest
+
+from grader import checks
+from grader.config import CHECK_IDS
+from tests.fake_sandbox import FakeSandbox
+
+REF = checks.load_reference()
+
+
+class Ref(REF.GMM1D):
+    pass
+
+
+def outcomes_for(cls):
+    ctx = checks.Context(FakeSandbox(cls), REF)
+    return {check_id: checks.run(check_id, ctx) for check_id in CHECK_IDS}
+
+
+def failed(outcomes):
+    return {cid for cid, o in outcomes.items() if not o.passed}
+
+
+def test_reference_passes_every_check():
+    outcomes = outcomes_for(Ref)
+    assert failed(outcomes) == set(), {c: o.feedback for c, o in outcomes.items() if not o.passed}
+
+
+def _col(v):
+    return np.asarray(v, dtype=float).reshape(-1, 1)
+
+
+def _normal(X, mus, var):
+    return np.exp(-((X - mus.reshape(1, -1)) ** 2) / (2 * var.reshape(1, -1))) / np.sqrt(2 * np.pi * var.reshape(1, -1))
+
+
+class Hint(REF.GMM1D):
+    """Correct, in the hint's style: EPSILON in every denominator, loops over clusters."""
+
+    def estep(self, X):
+        joint = np.hstack([self.priors[j] * _normal(X, self.mus[j], self.variances[j]) for j in range(self.num_gaussians)])
+        return joint / (joint.sum(axis=1, keepdims=True) + REF.EPSILON)
+
+    def mstep(self, X, gammas):
+        n_k = gammas.sum(axis=0) + REF.EPSILON
+        mus = (gammas * X).sum(axis=0) / n_k
+        self.variances = _col((gammas * (X - mus) ** 2).sum(axis=0) / n_k)
+        self.mus, self.priors = _col(mus), _col(n_k / X.shape[0])
+
+
+class Flat(REF.GMM1D):
+    """Correct, parameters stored as (k,) arrays."""
+
+    def __init__(self, k):
+        super().__init__(k)
+        self.priors, self.mus, self.variances = self.priors.ravel(), self.mus.ravel(), self.variances.ravel()
+
+    def estep(self, X):
+        joint = self.priors * _normal(X, self.mus, self.variances)
+        return joint / joint.sum(axis=1, keepdims=True)
+
+    def mstep(self, X, gammas):
+        n_k = gammas.sum(axis=0)
+        self.mus = (gammas * X).sum(axis=0) / n_k
+        self.variances = (gammas * (X - self.mus) ** 2).sum(axis=0) / n_k
+        self.priors = n_k / len(X)
+
+
+@pytest.mark.parametrize("cls", [Hint, Flat], ids=["hint-epsilon", "flat-params"])
+def test_correct_styles_pass_every_check(cls):
+    outcomes = outcomes_for(cls)
+    assert failed(outcomes) == set(), {c: o.feedback for c, o in outcomes.items() if not o.passed}
+
+
+def _mutant_mstep(variant):
+    def mstep(self, X, gammas):
+        n = X.shape[0]
+        n_k = gammas.sum(axis=0)
+        old = self.mus.ravel().copy()
+        mus = (gammas * X).sum(axis=0) / (n if variant == "divide_by_n" else n_k)
+        centre = old if variant == "variance_old_mean" else mus
+        sq = (gammas * (X - centre) ** 2).sum(axis=0)
+        var = sq / (n_k - 1 if variant == "unbiased_variance" else n if variant == "divide_by_n" else n_k)
+        if variant == "std_as_variance":
+            var = np.sqrt(var)
+        priors = n_k if variant == "priors_not_normalised" else n_k / n
+        self.priors, self.mus, self.variances = _col(priors), _col(mus), _col(var)
+
+    return type(variant, (Ref,), {"mstep": mstep})
+
+
+def _mutant_estep(variant):
+    def estep(self, X):
+        priors = np.ones_like(self.priors) if variant == "priors_ignored" else self.priors
+        var = self.variances**2 if variant == "std_as_variance" else self.variances
+        joint = priors.reshape(1, -1) * _normal(X, self.mus, var)
+        if variant == "not_normalised":
+            return joint
+        if variant == "wrong_axis":
+            return joint / joint.sum(axis=0, keepdims=True)
+        out = joint / joint.sum(axis=1, keepdims=True)
+        return out.T if variant == "transposed" else out.tolist() if variant == "not_ndarray" else out
+
+    return type(variant, (Ref,), {"estep": estep})
+
+
+@pytest.mark.parametrize(
+    "variant, must_fail, mistake_in",
+    [
+        ("variance_old_mean", {"mstep_variances", "em_monotone"}, "mstep_variances"),
+        ("unbiased_variance", {"mstep_variances", "em_monotone"}, "mstep_variances"),
+        ("std_as_variance", {"mstep_variances", "em_monotone"}, "mstep_variances"),
+        ("divide_by_n", {"mstep_means", "mstep_variances", "em_monotone"}, "mstep_means"),
+        ("priors_not_normalised", {"mstep_priors", "em_monotone"}, "mstep_priors"),
+    ],
+)
+def test_mstep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
+    outcomes = outcomes_for(_mutant_mstep(variant))
+    assert failed(outcomes) == must_fail
+    assert variant in outcomes[mistake_in].mistakes, outcomes[mistake_in].feedback
+    assert "Likely cause" in outcomes[mistake_in].feedback
+
+
+@pytest.mark.parametrize(
+    "variant, must_fail, mistake_in",
+    [
+        ("priors_ignored", {"estep_values", "em_monotone"}, "estep_values"),
+        ("std_as_variance", {"estep_example", "estep_values", "em_monotone"}, "estep_example"),
+        ("not_normalised", {"estep_pmf", "estep_example", "estep_values", "em_monotone"}, "estep_pmf"),
+        ("wrong_axis", {"estep_pmf", "estep_example", "estep_values", "em_monotone"}, "estep_pmf"),
+        ("transposed", {"estep_shape", "estep_pmf", "estep_example", "estep_values", "em_monotone"}, "estep_shape"),
+        ("not_ndarray", {"estep_shape"}, "estep_shape"),
+    ],
+)
+def test_estep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
+    outcomes = outcomes_for(_mutant_estep(variant))
+    assert failed(outcomes) == must_fail, {c: o.feedback for c, o in outcomes.items()}
+    assert variant in outcomes[mistake_in].mistakes, outcomes[mistake_in].feedback
+
+
+class MutatesX(Ref):
+    def estep(self, X):
+        out = super().estep(X)
+        X -= 1.0
+        return out
+
+
+class MutatesParams(Ref):
+    def estep(self, X):
+        out = super().estep(X)
+        self.priors /= 2
+        return out
+
+
+class MutatesGammas(Ref):
+    def mstep(self, X, gammas):
+        super().mstep(X, gammas)
+        gammas /= gammas.sum(axis=0, keepdims=True)
+
+
+class IgnoresGammas(Ref):
+    def mstep(self, X, gammas):
+        super().mstep(X, self.estep(X))
+
+
+class AlwaysTwo(Ref):
+    def __init__(self, k):
+        super().__init__(2)
+
+
+class HardcodedTwo(Ref):
+    """Written for two clusters, like the hint."""
+
+    def estep(self, X):
+        p = [self.priors[j, 0] * _normal(X, self.mus[j], self.variances[j]) for j in (0, 1)]
+        total = p[0] + p[1]
+        return np.hstack([p[0] / total, p[1] / total])
+
+    def mstep(self, X, gammas):
+        for j in (0, 1):
+            g = gammas[:, [j]]
+            n_j = g.sum()
+            self.priors[j, 0] = n_j / len(X)
+            self.mus[j, 0] = (g * X).sum() / n_j
+            self.variances[j, 0] = (g * (X - self.mus[j, 0]) ** 2).sum() / n_j
+
+
+class FallsOnBigData(Ref):
+    """Correct except on the 300-point data set, where it moves every mean away."""
+
+    def mstep(self, X, gammas):
+        super().mstep(X, gammas)
+        if len(X) == 300:
+            self.mus = self.mus + 3.0
+
+
+@pytest.mark.parametrize(
+    "cls, must_fail, mistakes",
+    [
+        # the E-step's change to X also corrupts the data the M-step sees during EM
+        (MutatesX, {"estep_pure", "em_monotone"}, {"estep_pure": "mutates_X"}),
+        (MutatesParams, {"estep_pure"}, {"estep_pure": "mutates_params"}),
+        (MutatesGammas, {"mstep_inputs"}, {"mstep_inputs": "mutates_inputs"}),
+        (
+            IgnoresGammas,
+            {"mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs"},
+            {"mstep_inputs": "ignores_given_gammas", "mstep_means": "ignores_given_gammas"},
+        ),
+        # the grader sets k parameters itself, so only the (0-point) loads check sees this
+        (AlwaysTwo, {"loads"}, {}),
+        (
+            HardcodedTwo,
+            {"estep_shape", "estep_pmf", "estep_values", "mstep_priors", "mstep_means", "mstep_variances", "em_monotone"},
+            {"estep_shape": "two_clusters_hardcoded", "mstep_variances": "two_clusters_hardcoded"},
+        ),
+        (FallsOnBigData, {"em_monotone"}, {"em_monotone": "loglik_decreased"}),
+    ],
+    ids=lambda v: v.__name__ if isinstance(v, type) else None,
+)
+def test_side_effect_generality_and_em_bugs(cls, must_fail, mistakes):
+    outcomes = outcomes_for(cls)
+    assert failed(outcomes) == must_fail, {c: o.feedback for c, o in outcomes.items() if not o.passed}
+    for check_id, key in mistakes.items():
+        assert key in outcomes[check_id].mistakes, outcomes[check_id].feedback
+
+
+def test_em_feedback_names_iteration_and_size_of_the_fall():
+    feedback = outcomes_for(FallsOnBigData)["em_monotone"].feedback
+    assert "fell at iteration 1" in feedback and "(by " in feedback
+
+
+def test_worked_example_feedback_shows_expected_and_got():
+    feedback = outcomes_for(_mutant_estep("std_as_variance"))["estep_example"].feedback
+    assert "expected [" in feedback and "got [" in feedback and "row " in feedback
