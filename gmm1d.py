@@ -229,14 +229,14 @@ def _checked_gammas(model, X):
 
 
 def _checked_parameters(model, k):
-    """The three parameters after mstep, each checked to be a (k, 1) array."""
+    """The three parameters after mstep as flat arrays, each checked to hold k numbers."""
     found = []
     for name in ("priors", "mus", "variances"):
-        value = getattr(model, name)
-        _expect(isinstance(value, np.ndarray) and value.shape == (k, 1),
-                f"after mstep, self.{name} should be a ({k}, 1) array, got "
-                f"{type(value).__name__} of shape {np.shape(value)}")
-        found.append(value[:, 0])
+        value = np.asarray(getattr(model, name), dtype=float)
+        _expect(value.size == k,
+                f"after mstep, self.{name} should hold {k} numbers (a ({k}, 1) column), got "
+                f"shape {value.shape}")
+        found.append(value.ravel())
     return found
 
 
