@@ -310,7 +310,9 @@ def _check_em_exercise():
     found = _checked_parameters(model, 2)
     for name, got in zip(("priors", "mus", "variances"), found):
         expected = np.array(ex["new_" + name])
-        _expect(np.all(np.abs(got - expected) <= 1e-8),
+        # 1e-6: p(x = -1) is only ~3.4e-5, so code that adds EPSILON to its denominators
+        # (as the hint does) is off by ~3e-8 here, and that is fine.
+        _expect(np.all(np.abs(got - expected) <= 1e-6),
                 f"after one EM iteration expected {name} = {_fmt(expected)}, got {_fmt(got)}")
     return "after one EM iteration: priors {}, mus {}, variances {} as published".format(
         *(_fmt(f) for f in found))
@@ -361,6 +363,7 @@ def _check_em_increases(k):
     X = _synthetic_data(k, rng)
     model = GMM1D(k, seed=k)
     trajectory = [model.log_likelihood(X)] + model.fit(X, max_iters=300)
+    _checked_parameters(model, k)
     for step, (old, new) in enumerate(zip(trajectory, trajectory[1:]), start=1):
         _expect(np.isfinite(new), f"expected a finite log-likelihood, got {new!r} after iteration {step}")
         _expect(new >= old - 1e-9 * max(1.0, abs(old)),
