@@ -1,0 +1,79 @@
+"""Lab 3: EM for a one-dimensional Gaussian mixture.
+
+Bug: the two-cluster hint copied, works for k = 2 only.
+"""
+
+import numpy as np
+
+EPSILON = 1e-12  # keeps the random initial variances away from zero
+DELTA = 1e-9  # default convergence threshold for ``fit``
+
+
+def pdf(X, mu, variance):
+    """Gaussian density N(X | mu, variance), elementwise."""
+    return np.exp(-((X - mu) ** 2) / (2.0 * variance)) / np.sqrt(2.0 * np.pi * variance)
+
+
+class GMM1D:
+    """A mixture of ``num_gaussians`` one-dimensional Gaussians, fitted by EM."""
+
+    def __init__(self, num_gaussians, seed=None):
+        rng = np.random if seed is None else np.random.RandomState(seed)
+        k = int(num_gaussians)
+        self.num_gaussians = k
+        self.priors = np.ones((k, 1)) / k
+        self.mus = rng.randn(k, 1)
+        self.variances = rng.rand(k, 1) + EPSILON
+
+    def log_likelihood(self, X):
+        """The SUM over the points of log p(x_i) under the current parameters, a float."""
+        X = np.asarray(X, dtype=float).reshape(-1, 1)  # (n, 1)
+        priors = np.reshape(self.priors, (1, -1))  # (1, k)
+        mus = np.reshape(self.mus, (1, -1))  # (1, k)
+        variances = np.reshape(self.variances, (1, -1))  # (1, k)
+        log_joint = (
+            np.log(priors)
+            - 0.5 * np.log(2.0 * np.pi * variances)
+            - (X - mus) ** 2 / (2.0 * variances)
+        )
+        top = np.max(log_joint, axis=1, keepdims=True)  # (n, 1)
+        top[~np.isfinite(top)] = 0.0
+        log_p = top + np.log(np.sum(np.exp(log_joint - top), axis=1, keepdims=True))
+        return float(np.sum(log_p))
+
+    def estep(self, X):
+        p1 = self.priors[0] * pdf(X, self.mus[0], self.variances[0])
+        p2 = self.priors[1] * pdf(X, self.mus[1], self.variances[1])
+        total = p1 + p2
+        return np.hstack([p1 / total, p2 / total])
+
+    def mstep(self, X, gammas):
+        n = X.shape[0]
+        g1 = gammas[:, 0:1]
+        g2 = gammas[:, 1:2]
+        n1 = np.sum(g1)
+        n2 = np.sum(g2)
+        mu1 = np.sum(g1 * X) / n1
+        mu2 = np.sum(g2 * X) / n2
+        var1 = np.sum(g1 * (X - mu1) ** 2) / n1
+        var2 = np.sum(g2 * (X - mu2) ** 2) / n2
+        self.priors = np.array([[n1 / n], [n2 / n]])
+        self.mus = np.array([[mu1], [mu2]])
+        self.variances = np.array([[var1], [var2]])
+
+    def em(self, X):
+        """One EM iteration: an E-step followed by an M-step."""
+        self.mstep(X, self.estep(X))
+
+    def fit(self, X, max_iters=1000, delta=DELTA):
+        """Run EM until the log-likelihood changes by at most ``delta``."""
+        log_likelihoods = []
+        previous = self.log_likelihood(X)
+        for _ in range(max_iters):
+            self.em(X)
+            current = self.log_likelihood(X)
+            log_likelihoods.append(current)
+            if abs(current - previous) <= delta:
+                break
+            previous = current
+        return log_likelihoods
