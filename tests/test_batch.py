@@ -1,0 +1,319 @@
+"""The batch regrader: isolation, failures on our side, reruns, grades.csv, and (slow) the real
+grader end to end on the export-shaped fixture, compared with grading each file on its own."""
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import batch, paths
+from grader.batch import Outcome, Progress, run_batch, write_grades_csv
+from grader.class_report import CheckResult, Record
+
+FIXTURE = Path(__file__).parent / "batch_export"
+
+# A stand-in for `python -m grader FILE --results PATH`: the first word of the "submission"
+# says what to do, so the batch's handling of every way a grading can end is tested in seconds.
+FAKE_GRADER = r'''
+import json, os, subprocess, sys, time
+sub, results, note = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(os.environ["FAKE_GRADER_LOG"], "a") as log:
+    log.write(os.path.basename(sub) + ("" if os.path.exists(sub) else " (missing)") + "\n")
+words = open(sub).read().split() if os.path.exists(sub) else ["missing"]
+mode = words[0] if words else "empty"
+print("fake grader output for", sub)
+if mode == "hang":  # and leave a grandchild holding our output open
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    open(os.environ["FAKE_GRADER_PIDS"], "a").write(f"{child.pid}\n")
+    time.sleep(120)
+if mode == "crash":
+    sys.exit(3)
+if mode == "nan":
+    open(results, "w").write('{"score": NaN, "tests": []}')
+    sys.exit(0)
+complete = mode != "placeholder"
+scores = [float(w) for w in words[1:]] if mode == "ok" else [0.0, 0.0]
+tests = [{"name": f"Check {i}", "number": str(i + 1), "score": s, "max_score": 5.0,
+          "status": "passed" if s == 5.0 else "failed", "output": note,
+          "extra_data": {"check": f"check_{i}", "mistakes": []}} for i, s in enumerate(scores)]
+data = {"score": sum(scores), "execution_time": 0.01, "output": note, "tests": tests,
+        "extra_data": {"complete": complete}}
+open(results, "w").write(json.dumps(data))
+'''
+
+
+@pytest.fixture
+def fake(tmp_path, monkeypatch):
+    script = tmp_path / "fake_grader.py"
+    script.write_text(FAKE_GRADER)
+    log, pids = tmp_path / "fake.log", tmp_path / "fake.pids"
+    log.touch()
+    pids.touch()
+    monkeypatch.setenv("FAKE_GRADER_LOG", str(log))
+    monkeypatch.setenv("FAKE_GRADER_PIDS", str(pids))
+
+    class Fake:
+        def command(self, submission, results, note=""):
+            return [sys.executable, str(script), str(submission), str(results), note]
+
+        def calls(self):
+            return sorted(log.read_text().splitlines())
+
+        def reset(self):
+            log.write_text("")
+
+        def pids(self):
+            return [int(p) for p in pids.read_text().split()]
+
+    return Fake()
+
+
+def _plain(tmp_path, files):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def _csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in state
+
+
+def test_every_ending_of_a_grading_is_recorded_and_the_batch_carries_on(tmp_path, fake):
+    folder = _plain(tmp_path, {
+        "good.py": "ok 5 5", "half.py": "ok 5 2.5", "crash.py": "crash", "hang.py": "hang",
+        "nan.py": "nan", "cut.py": "placeholder",
+    })
+    out = tmp_path / "out"
+    records, outcomes = run_batch(folder, out, jobs=3, timeout=3, command=fake.command, progress_stream=io.StringIO())
+
+    status = {o.id: o.status for o in outcomes}
+    assert status == {"good": "graded", "half": "graded", "crash": "failed", "hang": "failed",
+                      "nan": "failed", "cut": "failed"}
+    rows = {r["submission_id"]: r for r in _csv(out / "grades.csv")}
+    assert list(rows) == ["crash", "cut", "good", "half", "hang", "nan"]  # sorted by id
+    assert (rows["good"]["total"], rows["good"]["check_0"], rows["good"]["check_1"]) == ("10", "5", "5")
+    assert (rows["half"]["total"], rows["half"]["check_1"]) == ("7.5", "2.5")
+    for bad in ["crash", "hang", "nan", "cut"]:  # no grade, not a zero
+        assert rows[bad]["total"] == "" and rows[bad]["check_0"] == ""
+
+    def error(sub_id):
+        return json.loads((out / "results" / f"{sub_id}.json").read_text())["extra_data"]
+
+    assert "timed out after 3 s" in error("hang")["batch_error"]
+    assert "exited with code 3" in error("crash")["batch_error"]
+    assert "no valid results" in error("nan")["batch_error"]
+    assert error("cut")["complete"] is False  # the grader's own placeholder is kept as written
+    assert "fake grader output" in (out / "logs" / "crash.txt").read_text()
+    assert not list((out / "results").glob(".*"))  # no temporary files left behind
+    # the hanging grader's whole process group was killed, grandchild included
+    (grandchild,) = fake.pids()
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(grandchild)
+
+
+def test_rerun_skips_graded_retries_failed_and_redo_regrades_all(tmp_path, fake):
+    folder = _plain(tmp_path, {"a.py": "ok 5 5", "b.py": "ok 0 5", "c.py": "crash"})
+    out = tmp_path / "out"
+    run_batch(folder, out, jobs=2, command=fake.command, progress_stream=io.StringIO())
+    assert fake.calls() == ["a.py", "b.py", "c.py"]
+
+    fake.reset()
+    (folder / "c.py").write_text("ok 1 1")  # whatever broke on our side is fixed
+    stream = io.StringIO()
+    _, outcomes = run_batch(folder, out, jobs=2, command=fake.command, progress_stream=stream)
+    assert fake.calls() == ["c.py"]
+    assert sorted(o.id for o in outcomes if o.status == "skipped") == ["a", "b"]
+    assert "2 already graded, skipped" in stream.getvalue()
+    assert [r["total"] for r in _csv(out / "grades.csv")] == ["10", "5", "2"]  # rebuilt from all files
+
+    fake.reset()
+    (folder / "a.py").write_text("ok 0 0")
+    run_batch(folder, out, jobs=2, redo=True, command=fake.command, progress_stream=io.StringIO())
+    assert fake.calls() == ["a.py", "b.py", "c.py"]
+    assert [r["total"] for r in _csv(out / "grades.csv")] == ["0", "5", "2"]
+
+
+def test_a_corrupted_results_file_is_regraded_not_trusted(tmp_path, fake):
+    folder = _plain(tmp_path, {"a.py": "ok 5 5"})
+    out = tmp_path / "out"
+    run_batch(folder, out, command=fake.command, progress_stream=io.StringIO())
+    (out / "results" / "a.json").write_text('{"score": 10, "tests": [')
+    fake.reset()
+    run_batch(folder, out, command=fake.command, progress_stream=io.StringIO())
+    assert fake.calls() == ["a.py"]
+
+
+def test_export_folder_metadata_missing_file_and_note(tmp_path, fake):
+    out = tmp_path / "out"
+    records, _ = run_batch(FIXTURE, out, jobs=2, command=fake.command, progress_stream=io.StringIO())
+    # nothing gradable in 1003: the grader gets a path that does not exist
+    assert "gmm1d.py (missing)" in fake.calls()
+    # the note saying which file was graded reaches the grader
+    output = json.loads((out / "results" / "1004.json").read_text())["output"]
+    assert "gmm1d (2).py" in output
+    rows = {r["submission_id"]: r for r in _csv(out / "grades.csv")}
+    assert rows["1001"]["names"] == 'Ada Lovelace; =HYPERLINK("http://evil.example/","click me")'
+    assert rows["1001"]["sids"] == "1815; 0042"
+    assert rows["1001"]["emails"] == "ada@example.edu; mallory@example.edu"
+    assert rows["1004"]["names"] == "Grace O'Hopper"
+
+
+def test_csv_cells_cannot_start_a_formula_and_numbers_are_clean(tmp_path):
+    records = [
+        Record("s1", names=("=cmd|'/c calc'!A1",), sids=("+1",), emails=("@x",), total=0.1 + 0.2,
+               checks={"c": CheckResult(0.1 + 0.2, 1.0, False)}),
+        Record("s2", names=("-2+3", "Plain Name"), total=10.0, checks={"c": CheckResult(1.0, 1.0, True)}),
+        Record("s0", names=("\tTab",), total=None, error="crashed"),
+    ]
+    write_grades_csv(tmp_path / "g.csv", records)
+    lines = (tmp_path / "g.csv").read_text().splitlines()
+    assert lines[0] == "submission_id,names,sids,emails,total,c"
+    assert lines[1] == "s0,'\tTab,,,,"
+    assert lines[2] == "s1,'=cmd|'/c calc'!A1,'+1,'@x,0.3,0.3"
+    assert lines[3] == "s2,'-2+3; Plain Name,,,10,1"
+
+
+def test_progress_bar_on_a_terminal_and_lines_in_a_log():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    bar = Progress(total=4, skipped=1, stream=tty)
+    bar.update(Outcome("a", "graded", 1.0))
+    bar.close()
+    assert "\r[" + "#" * 15 + "." * 15 + "] 2/4 graded (1 skipped)\n" in tty.getvalue()
+    assert tty.getvalue().startswith("\r[#######.......................] 1/4 graded (1 skipped)")
+
+    log = io.StringIO()
+    lines = Progress(total=3, skipped=0, stream=log)
+    lines.update(Outcome("a", "graded", 1.25))
+    lines.update(Outcome("b", "failed", 2.0, "timed out after 2 s"))
+    assert log.getvalue().splitlines() == [
+        "[1/3] a: graded (1.2 s)",
+        "[2/3] b: GRADER FAILED: timed out after 2 s (2.0 s)",
+    ]
+
+
+def test_cli_rejects_bad_input(tmp_path, capsys):
+    assert batch.main([str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
+    assert "not a folder or a zip file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        batch.main([str(tmp_path), "--jobs", "0"])
+
+
+# --- the real grader, end to end -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_config(tmp_path_factory):
+    """grader/config.ini with shorter limits, so the hanging upload costs seconds, not 20 s."""
+    text = (paths.CONFIG_PATH).read_text()
+    for key, value in [("call_timeout_seconds", "5"), ("startup_timeout_seconds", "8"), ("total_budget_seconds", "40")]:
+        text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
+        assert n == 1, key
+    path = tmp_path_factory.mktemp("config") / "config.ini"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def graded_fixture(tmp_path_factory, short_config):
+    """The fixture export regraded once by `python -m grader batch` (the CLI that make runs)."""
+    out = tmp_path_factory.mktemp("batch") / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", "batch", str(FIXTURE), "--out", str(out), "--jobs", "2",
+         "--config", str(short_config), "--timeout", "120"],
+        cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+    )
+    return out, proc
+
+
+@pytest.mark.slow
+def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config):
+    from grader import config as config_module
+    from grader.grade import grade_submission
+
+    out, proc = graded_fixture
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["submission_id"]: r for r in _csv(out / "grades.csv")}
+    assert sorted(rows) == ["1001", "1002", "1003", "1004", "1005"]
+    cfg = config_module.load(short_config)
+    alone = {
+        "1001": FIXTURE / "submission_1001" / "gmm1d.py",
+        "1002": FIXTURE / "submission_1002" / "gmm1d.py",
+        "1003": None,
+        "1004": FIXTURE / "submission_1004" / "gmm1d (2).py",
+        "1005": FIXTURE / "submission_1005" / "gmm1d.py",
+    }
+    for sub_id, path in alone.items():
+        single = grade_submission(path, config=cfg)
+        assert float(rows[sub_id]["total"]) == single["score"], sub_id
+        for test in single["tests"]:
+            assert float(rows[sub_id][test["extra_data"]["check"]]) == test["score"], (sub_id, test["name"])
+        written = json.loads((out / "results" / f"{sub_id}.json").read_text())
+        assert [t["score"] for t in written["tests"]] == [t["score"] for t in single["tests"]]
+    max_total = sum(t["max_score"] for t in single["tests"])
+    assert float(rows["1001"]["total"]) == max_total  # a correct upload gets full marks
+    assert float(rows["1005"]["total"]) == 0  # the hanging one is graded (zero), not a batch failure
+    assert float(rows["1003"]["total"]) == 0
+    assert 0 < float(rows["1004"]["total"]) < max_total
+
+
+@pytest.mark.slow
+def test_batch_csv_report_and_summary(graded_fixture):
+    out, proc = graded_fixture
+    lines = _csv(out / "grades.csv")
+    with open(out / "grades.csv", newline="") as f:
+        header = next(csv.reader(f))
+    assert header[:5] == ["submission_id", "names", "sids", "emails", "total"]
+    assert header[5] == "loads" and len(header) == 5 + 11
+    assert lines[0]["sids"] == "1815; 0042"
+    html = (out / "report.html").read_text()
+    assert "<script>alert" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Bobby Tables" in html
+    totals = sorted(float(r["total"]) for r in lines)
+    assert f'id="stat-count" data-value="5"' in html
+    assert "count 5, mean" in proc.stdout and "Most-failed checks: " in proc.stdout
+    assert f"median {totals[2]:g}" in proc.stdout
+    assert set((out / "results").iterdir()) == {out / "results" / f"100{i}.json" for i in range(1, 6)}
+
+
+@pytest.mark.slow
+def test_zip_input_gives_the_same_grades_as_the_folder(tmp_path, graded_fixture, short_config):
+    out_folder, _ = graded_fixture
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for path in sorted(FIXTURE.rglob("*")):
+            if path.is_file() and path.parent.name != "submission_1005":  # skip the slow one
+                z.write(path, "assignment_1_export/" + path.relative_to(FIXTURE).as_posix())
+    out = tmp_path / "out"
+    records, outcomes = run_batch(archive, out, jobs=2, config=short_config, progress_stream=io.StringIO())
+    by_folder = {r["submission_id"]: r for r in _csv(out_folder / "grades.csv")}
+    by_zip = _csv(out / "grades.csv")
+    # 1005 has metadata but no files in this zip: listed, graded as nothing uploaded
+    assert [r["submission_id"] for r in by_zip] == ["1001", "1002", "1003", "1004", "1005"]
+    for row in by_zip[:4]:
+        assert row == by_folder[row["submission_id"]]
+    assert by_zip[4]["total"] == "0" and by_zip[4]["names"] == "Loopy McLoopface"
