@@ -240,7 +240,7 @@ h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .5em;border-b
 .stat dt{font-size:.8em;color:#556;text-transform:uppercase;letter-spacing:.04em}
 .stat dd{margin:0;font-size:1.5em;font-weight:600}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #eef}
-th{font-size:.85em;color:#556}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th{font-size:.85em;color:#556}th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .bar{background:#e8ecf5;border-radius:3px;height:.9em;width:100%;min-width:8em}
 .bar span{display:block;height:100%;background:#3b6fd8;border-radius:3px}
 .bar.low span{background:#d8613b}
@@ -257,7 +257,7 @@ def _histogram_svg(stats: ClassStats) -> str:
     bar_w = (width - left - 10) / len(bins)
     plot_h = height - bottom - top
     parts = [f'<svg id="histogram" role="img" aria-label="Score histogram" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">']
+             f'viewBox="0 0 {width} {height}">']
     parts.append(f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#889"/>')
     for i, (low, high, count) in enumerate(bins):
         h = plot_h * count / biggest
@@ -320,8 +320,8 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
     out.append(_histogram_svg(stats) if stats.graded else '<p class="muted">No graded submissions.</p>')
 
     out.append("<h2>Checks</h2>")
-    out.append('<table id="checks"><thead><tr><th>check</th><th>passed</th><th>pass rate</th>'
-               '<th></th><th>mean points</th></tr></thead><tbody>')
+    out.append('<table id="checks"><thead><tr><th>check</th><th class="num">passed</th><th class="num">pass rate</th>'
+               '<th></th><th class="num">mean points</th></tr></thead><tbody>')
     for c in stats.checks:
         rate = c.pass_rate
         low = " low" if rate < 0.5 else ""
@@ -338,7 +338,7 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
 
     out.append("<h2>Common mistakes the grader diagnosed</h2>")
     if stats.mistakes:
-        out.append('<table id="mistakes"><thead><tr><th>mistake</th><th>students</th><th>what it means</th>'
+        out.append('<table id="mistakes"><thead><tr><th>mistake</th><th class="num">students</th><th>what it means</th>'
                    "</tr></thead><tbody>")
         for key, count in stats.mistakes:
             out.append(f'<tr class="mistake" data-mistake="{_e(key)}" data-students="{count}">'
@@ -349,8 +349,8 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
         out.append('<p class="muted" id="mistakes">No common mistake was diagnosed.</p>')
 
     out.append("<h2>Slowest submissions</h2>")
-    out.append('<table id="slowest"><thead><tr><th>submission</th><th>submitters</th><th>grading time</th>'
-               "<th>total</th></tr></thead><tbody>")
+    out.append('<table id="slowest"><thead><tr><th>submission</th><th>submitters</th><th class="num">grading time</th>'
+               '<th class="num">total</th></tr></thead><tbody>")
     for record in stats.slowest:
         total = format_number(record.total) if record.total is not None else "grader failed"
         out.append(f'<tr class="slow" data-id="{_e(record.id)}" data-seconds="{format_number(record.seconds)}">'
