@@ -1,0 +1,134 @@
+"""The lab's files agree with each other.
+
+* ``solution/gmm1d.py`` is literally the stub with ``estep``/``mstep`` written: apart from the
+  module docstring, those two method bodies and private helpers only they use, the two files
+  have the same code (compared as ASTs, so comments and formatting may differ). The self-check,
+  ``pdf``, the constructor, ``log_likelihood``, ``em`` and ``fit`` cannot drift apart.
+* HANDOUT.md's grading table and limits match ``grader/config.ini``.
+"""
+
+import ast
+import re
+
+from grader import config, paths
+
+STUB_PATH = paths.PROJECT_ROOT / paths.SUBMISSION_FILENAME
+HANDOUT_PATH = paths.PROJECT_ROOT / "HANDOUT.md"
+STUDENT_METHODS = ("estep", "mstep")
+
+
+def _top_level_name(node):
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        return node.targets[0].id
+    return None
+
+
+def _without_student_bodies(node):
+    """A class node whose estep/mstep keep their signature and docstring only."""
+    if not (isinstance(node, ast.ClassDef) and node.name == paths.CLASS_NAME):
+        return node
+    node = ast.parse(ast.unparse(node)).body[0]  # a copy we may edit
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef) and item.name in STUDENT_METHODS:
+            doc = ast.get_docstring(item, clean=False)
+            item.body = [ast.Expr(ast.Constant(doc))] if doc is not None else [ast.Pass()]
+    return node
+
+
+def _student_bodies(tree):
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == paths.CLASS_NAME)
+    return [item for item in cls.body if isinstance(item, ast.FunctionDef) and item.name in STUDENT_METHODS]
+
+
+def differences(stub_source, solution_source):
+    """What differs between stub and solution outside the places the solution may differ."""
+    stub, solution = ast.parse(stub_source), ast.parse(solution_source)
+    for tree in (stub, solution):
+        if ast.get_docstring(tree) is not None:
+            tree.body = tree.body[1:]
+    stub_names = {_top_level_name(n) for n in stub.body}
+    helpers = {
+        _top_level_name(n): n for n in solution.body
+        if _top_level_name(n) not in stub_names and isinstance(n, ast.FunctionDef)
+    }
+    problems = [f"solution-only helper {name!r} must be private (start with '_')" for name in helpers
+                if not name.startswith("_")]
+    shared = [n for n in solution.body if _top_level_name(n) not in helpers]
+    stub_dump = [ast.dump(_without_student_bodies(n)) for n in stub.body]
+    solution_dump = [ast.dump(_without_student_bodies(n)) for n in shared]
+    for index in range(max(len(stub_dump), len(solution_dump))):
+        a = stub_dump[index] if index < len(stub_dump) else None
+        b = solution_dump[index] if index < len(solution_dump) else None
+        if a != b:
+            node = (stub.body + [None] * len(solution_dump))[index] or shared[index]
+            where = _top_level_name(node) or f"statement at line {node.lineno}"
+            problems.append(f"top-level #{index + 1} ({where}) differs between stub and solution")
+    # The helpers may only be used by estep/mstep (or by each other): shared code that called
+    # one would work in the solution and break in the stub.
+    allowed = _student_bodies(solution) + list(helpers.values())
+    allowed_ids = {id(n) for tree in allowed for n in ast.walk(tree)}
+    for node in ast.walk(solution):
+        if isinstance(node, ast.Name) and node.id in helpers and id(node) not in allowed_ids:
+            problems.append(f"shared code uses the solution-only helper {node.id!r} (line {node.lineno})")
+    return problems
+
+
+def test_solution_is_the_stub_with_estep_and_mstep_written():
+    assert differences(STUB_PATH.read_text(), paths.SOLUTION_PATH.read_text()) == []
+
+
+def test_the_sameness_check_notices_drift():
+    stub, solution = STUB_PATH.read_text(), paths.SOLUTION_PATH.read_text()
+    # The solution's own E-step may differ, and so may a private helper only it uses...
+    assert differences(stub, solution + "\n\ndef _unused_helper():\n    return 1\n") == []
+    # ...but nothing shared: fit's default, the self-check's data, a constant, log_likelihood.
+    for old, new in [
+        ("def fit(self, X, max_iters=1000, delta=DELTA):", "def fit(self, X, max_iters=999, delta=DELTA):"),
+        ("rng = np.random.RandomState(200 + k)", "rng = np.random.RandomState(201 + k)"),
+        ("DELTA = 1e-9", "DELTA = 1e-8"),
+        ("top[~np.isfinite(top)] = 0.0", "top[np.isnan(top)] = 0.0"),
+    ]:
+        assert solution.count(old) == 1, old
+        assert differences(stub, solution.replace(old, new)), f"not noticed: {old} -> {new}"
+    # A public extra function, and shared code calling a solution-only helper, are both refused.
+    assert differences(stub, solution + "\n\ndef helper():\n    return 1\n")
+    uses_helper = solution.replace("        self.mstep(X, self.estep(X))",
+                                   "        self.mstep(X, _unused_helper())") + "\n\ndef _unused_helper():\n    pass\n"
+    assert any("_unused_helper" in p for p in differences(stub, uses_helper))
+
+
+def test_estep_and_mstep_keep_the_stubs_signatures_and_docstrings():
+    stub, solution = ast.parse(STUB_PATH.read_text()), ast.parse(paths.SOLUTION_PATH.read_text())
+    for a, b in zip(_student_bodies(stub), _student_bodies(solution)):
+        assert ast.dump(a.args) == ast.dump(b.args) and ast.get_docstring(a) == ast.get_docstring(b)
+    assert [m.name for m in _student_bodies(stub)] == list(STUDENT_METHODS)
+
+
+def _grading_table():
+    """(number, title, points) rows of HANDOUT.md's grading table, in order."""
+    rows = re.findall(r"^\| (\d+) \| ([^|]+?) \| (\d+) \|", HANDOUT_PATH.read_text(), flags=re.M)
+    return [(int(n), title, int(points)) for n, title, points in rows]
+
+
+def test_handout_grading_table_matches_the_grader_config():
+    cfg = config.load()
+    rows = _grading_table()
+    assert [n for n, _, _ in rows] == list(range(1, len(cfg.checks) + 1))
+    assert [points for _, _, points in rows] == [c.points for c in cfg.checks.values()]
+    total = re.search(r"^\| \| \*\*total\*\* \| \*\*(\d+)\*\* \|", HANDOUT_PATH.read_text(), flags=re.M)
+    assert total and int(total.group(1)) == cfg.max_score
+
+
+def test_handout_limits_match_the_grader_config():
+    cfg, text = config.load(), HANDOUT_PATH.read_text()
+    assert f"about {cfg.limits.call_timeout:g} s" in text
+    assert f"about {cfg.limits.total_budget:g} s" in text
+    assert f"first {cfg.limits.output_kb} KB" in text
+
+
+def test_handout_says_to_submit_only_the_stub_file():
+    text = HANDOUT_PATH.read_text()
+    assert f"Upload **only `{paths.SUBMISSION_FILENAME}`**" in text
+    assert f"`{paths.CLASS_NAME}`" in text
