@@ -350,7 +350,7 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
 
     out.append("<h2>Slowest submissions</h2>")
     out.append('<table id="slowest"><thead><tr><th>submission</th><th>submitters</th><th class="num">grading time</th>'
-               '<th class="num">total</th></tr></thead><tbody>")
+               '<th class="num">total</th></tr></thead><tbody>')
     for record in stats.slowest:
         total = format_number(record.total) if record.total is not None else "grader failed"
         out.append(f'<tr class="slow" data-id="{_e(record.id)}" data-seconds="{format_number(record.seconds)}">'
