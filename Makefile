@@ -5,8 +5,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SUBMISSION ?= solution/gmm1d.py
 RESULTS ?= results/results.json
+# make batch: a Gradescope export (folder or zip) or a folder of .py files; the default is a
+# small export-shaped demo. JOBS defaults to every core.
+SUBMISSIONS ?= tests/batch_export
+OUT ?= out/batch
+JOBS ?=
 
-.PHONY: venv test test-fast grade bench clean autograder handout
+.PHONY: venv test test-fast grade batch bench clean autograder handout
 
 venv: $(VENV)/.installed
 
@@ -23,6 +28,9 @@ test-fast: venv
 
 grade: venv
 	$(PY) -m grader "$(SUBMISSION)" --results "$(RESULTS)"
+
+batch: venv
+	$(PY) -m grader batch "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
 
 bench: venv
 	$(PY) -m bench
