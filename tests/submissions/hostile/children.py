@@ -1,0 +1,104 @@
+"""Lab 3: EM for a one-dimensional Gaussian mixture.
+
+Hostile: correct, but leaves child processes behind.
+"""
+
+import numpy as np
+import ctypes
+import os
+import subprocess
+import time
+
+EPSILON = 1e-12  # keeps the random initial variances away from zero
+DELTA = 1e-9  # default convergence threshold for ``fit``
+
+
+def pdf(X, mu, variance):
+    """Gaussian density N(X | mu, variance), elementwise."""
+    return np.exp(-((X - mu) ** 2) / (2.0 * variance)) / np.sqrt(2.0 * np.pi * variance)
+
+
+def _name_me(name):
+    try:
+        ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME: /proc/<pid>/comm
+    except Exception:
+        pass
+
+
+def _spawn(tag):
+    """A `sleep 600.<tag>` child and a forked python child (holding every inherited fd)."""
+    subprocess.Popen(["sleep", "600." + tag])
+    pid = os.fork()
+    if pid == 0:
+        _name_me("gmmfx-fork" + tag)
+        time.sleep(600)
+        os._exit(0)
+
+
+_spawn("7311")
+_spawned_in_estep = False
+
+
+class GMM1D:
+    """A mixture of ``num_gaussians`` one-dimensional Gaussians, fitted by EM."""
+
+    def __init__(self, num_gaussians, seed=None):
+        rng = np.random if seed is None else np.random.RandomState(seed)
+        k = int(num_gaussians)
+        self.num_gaussians = k
+        self.priors = np.ones((k, 1)) / k
+        self.mus = rng.randn(k, 1)
+        self.variances = rng.rand(k, 1) + EPSILON
+
+    def log_likelihood(self, X):
+        """The SUM over the points of log p(x_i) under the current parameters, a float."""
+        X = np.asarray(X, dtype=float).reshape(-1, 1)  # (n, 1)
+        priors = np.reshape(self.priors, (1, -1))  # (1, k)
+        mus = np.reshape(self.mus, (1, -1))  # (1, k)
+        variances = np.reshape(self.variances, (1, -1))  # (1, k)
+        log_joint = (
+            np.log(priors)
+            - 0.5 * np.log(2.0 * np.pi * variances)
+            - (X - mus) ** 2 / (2.0 * variances)
+        )
+        top = np.max(log_joint, axis=1, keepdims=True)  # (n, 1)
+        top[~np.isfinite(top)] = 0.0
+        log_p = top + np.log(np.sum(np.exp(log_joint - top), axis=1, keepdims=True))
+        return float(np.sum(log_p))
+
+    def estep(self, X):
+        global _spawned_in_estep
+        if not _spawned_in_estep:
+            _spawned_in_estep = True
+            _spawn("7311")
+        X = np.asarray(X, dtype=float)
+        joint = self.priors.T * pdf(X, self.mus.T, self.variances.T)
+        return joint / joint.sum(axis=1, keepdims=True)
+
+    def mstep(self, X, gammas):
+        """New priors, mus, variances ((k, 1) each) from X (n, 1) and gammas (n, k)."""
+        X = np.asarray(X, dtype=float)
+        gammas = np.asarray(gammas, dtype=float)
+        n_k = gammas.sum(axis=0)  # (k,) soft counts
+        mus = (gammas * X).sum(axis=0) / n_k
+        variances = (gammas * (X - mus) ** 2).sum(axis=0) / n_k
+        self.priors = (n_k / X.shape[0]).reshape(-1, 1)
+        self.mus = mus.reshape(-1, 1)
+        self.variances = variances.reshape(-1, 1)
+
+    def em(self, X):
+        """One EM iteration: an E-step followed by an M-step."""
+        self.mstep(X, self.estep(X))
+
+    def fit(self, X, max_iters=1000, delta=DELTA):
+        """Run EM until the log-likelihood changes by at most ``delta``."""
+        log_likelihoods = []
+        previous = self.log_likelihood(X)
+        for _ in range(max_iters):
+            self.em(X)
+            current = self.log_likelihood(X)
+            log_likelihoods.append(current)
+            if abs(current - previous) <= delta:
+                break
+            previous = current
+        return log_likelihoods
