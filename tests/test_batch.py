@@ -231,7 +231,7 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
 def short_config(tmp_path_factory):
     """grader/config.ini with shorter limits, so the hanging upload costs seconds, not 20 s."""
     text = (paths.CONFIG_PATH).read_text()
-    for key, value in [("call_timeout_seconds", "5"), ("startup_timeout_seconds", "8"), ("total_budget_seconds", "40")]:
+    for key, value in [("call_timeout_seconds", "5"), ("startup_timeout_seconds", "5"), ("total_budget_seconds", "40")]:
         text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
         assert n == 1, key
     path = tmp_path_factory.mktemp("config") / "config.ini"
