@@ -1,0 +1,241 @@
+"""Paired submission fixtures, graded end to end through the real CLI.
+
+Every ``tests/submissions/<kind>/<name>.py`` is an upload; ``<name>.json`` next to it says
+what it must score, written from the bug (or attack) and the check table, never from the
+grader's output:
+
+    {"why": "...", "score": 75, "failed": ["mstep_variances", "em_monotone"],
+     "mistakes": {"mstep_variances": ["variance_old_mean"]},      # keys that must be diagnosed
+     "output_contains": {"loads": ["line 12"]},                   # optional feedback substrings
+     "leftover_markers": ["600.7311"],                            # optional: no process may keep these
+     "root_only": false}                                          # true: needs user separation
+
+Each file is graded once, by ``python -m grader FILE --results DIR/results.json --config CFG``
+in a subprocess (its own session, so a hostile upload that reaches the grader's process group
+cannot reach pytest), with short sandbox limits so the hanging fixtures stay cheap. Gradings
+run two or three at a time; ``root_only`` fixtures run afterwards, one at a time, because the
+attacks they stand for (searching the disk, signalling everything) would otherwise see the
+other gradings' files and processes.
+"""
+
+import configparser
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from pathlib import Path
+
+import pytest
+
+from tests import results_schema
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "submissions"
+KINDS = ("correct", "buggy", "hostile")
+CHECK_IDS = ["loads", "estep_shape", "estep_pmf", "estep_example", "estep_values", "estep_pure",
+             "mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs", "em_monotone"]
+POINTS = dict(zip(CHECK_IDS, [0, 10, 10, 10, 15, 5, 10, 10, 10, 5, 15]))
+
+# Short sandbox limits for the test config (grader/config.ini with [limits] overridden).
+TEST_LIMITS = {"call_timeout_seconds": "3", "startup_timeout_seconds": "8",
+               "total_budget_seconds": "40"}
+CLI_TIMEOUT = 120  # seconds: the bound on one grading, hostile or not
+POOL_SIZE = 3
+LEFTOVER_GRACE = 3.0  # seconds a killed process may take to disappear after the CLI exits
+
+
+def _discover():
+    found = {}
+    for kind in KINDS:
+        for source in sorted((FIXTURES / kind).glob("*.py")):
+            expectation = source.with_suffix(".json")
+            assert expectation.is_file(), f"{source} has no {expectation.name}"
+            found[f"{kind}/{source.stem}"] = (source, json.loads(expectation.read_text()))
+    return found
+
+
+ALL = _discover()
+
+
+def test_fixture_expectations_are_consistent():
+    """Each .json is well-formed and its score follows from its failed list."""
+    assert sum(k.startswith("correct/") for k in ALL) >= 7
+    assert sum(k.startswith("buggy/") for k in ALL) >= 18
+    assert sum(k.startswith("hostile/") for k in ALL) >= 14
+    for name, (_, exp) in ALL.items():
+        assert set(exp) <= {"why", "score", "failed", "mistakes", "output_contains",
+                            "leftover_markers", "root_only", "root_only_reason"}, name
+        assert exp["why"].strip(), name
+        assert exp["failed"] == [c for c in CHECK_IDS if c in exp["failed"]], name
+        assert set(exp["mistakes"]) <= set(exp["failed"]), name
+        expected_score = sum(p for c, p in POINTS.items() if c not in exp["failed"])
+        assert exp["score"] == expected_score, name
+        if name.startswith("correct/"):
+            assert exp["score"] == 100 and exp["failed"] == [], name
+
+
+
+def _proc_matches(markers):
+    """(pid, description) of live processes whose cmdline or comm contains a marker."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+            if stat.rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                continue  # already dead, waiting to be reaped
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open(f"/proc/{entry}/comm", "rb") as f:
+                comm = f.read().decode("utf-8", "replace").strip()
+        except (OSError, IndexError):
+            continue
+        if any(m in cmdline or m in comm for m in markers):
+            found.append((int(entry), f"{entry}: comm={comm!r} cmdline={cmdline.strip()[:120]!r}"))
+    return found
+
+
+def _leftovers(markers):
+    """Marker processes still alive LEFTOVER_GRACE seconds after grading; they are then killed
+    (by pid: they were started by this fixture) so one failure does not leak into the next run."""
+    deadline = time.monotonic() + LEFTOVER_GRACE
+    while True:
+        found = _proc_matches(markers)
+        if not found or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    for pid, _ in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return [description for _, description in found]
+
+
+def _grade(name, source, expectation, workdir, config_path):
+    """Run the CLI on one fixture; everything the assertions need, as a dict."""
+    base = workdir / name.replace("/", "__")
+    base.mkdir()
+    results_dir = base / "results"
+    results_dir.mkdir(mode=0o700)
+    os.chmod(results_dir, 0o700)  # mkdir's mode is filtered by the umask
+    cwd = base / "cwd"
+    cwd.mkdir()
+    results_path = results_dir / "results.json"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    started = time.monotonic()
+    with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "grader", str(source), "--results", str(results_path),
+             "--config", str(config_path)],
+            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            start_new_session=True,
+        )
+        try:
+            returncode = proc.wait(timeout=CLI_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            returncode = "timeout"
+    seconds = time.monotonic() - started
+    markers = expectation.get("leftover_markers", [])
+    return {
+        "returncode": returncode,
+        "seconds": seconds,
+        "raw": results_path.read_bytes() if results_path.is_file() else None,
+        "stderr_tail": (base / "stderr").read_bytes()[-3000:].decode("utf-8", "replace"),
+        "leftovers": _leftovers(markers) if markers else [],
+    }
+
+
+def _selected_names(request):
+    names = []
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if item.module is sys.modules[__name__] and callspec and "name" in callspec.params:
+            names.append(callspec.params["name"])
+    return names
+
+
+@pytest.fixture(scope="module")
+def gradings(request, tmp_path_factory):
+    """name -> Future of _grade(...), for the fixtures this session selected."""
+    workdir = tmp_path_factory.mktemp("submissions")
+    parser = configparser.ConfigParser()
+    with open(REPO / "grader" / "config.ini") as f:
+        parser.read_file(f)
+    for key, value in TEST_LIMITS.items():
+        parser.set("limits", key, value)
+    config_path = workdir / "config.ini"
+    with open(config_path, "w") as f:
+        parser.write(f)
+
+    is_root = os.geteuid() == 0
+    names = _selected_names(request)
+    shared = [n for n in names if not ALL[n][1].get("root_only")]
+    alone = [n for n in names if ALL[n][1].get("root_only") and is_root]
+    pool = ThreadPoolExecutor(max_workers=POOL_SIZE)
+    serial = ThreadPoolExecutor(max_workers=1)
+    futures = {n: pool.submit(_grade, n, *ALL[n], workdir, config_path) for n in shared}
+    shared_done = threading.Event()
+    wait_all = serial.submit(lambda: (wait(list(futures.values())), shared_done.set()))
+
+    def after_shared(n):
+        wait_all.result()
+        return _grade(n, *ALL[n], workdir, config_path)
+
+    futures.update({n: serial.submit(after_shared, n) for n in alone})
+    yield futures
+    pool.shutdown(wait=True)
+    serial.shutdown(wait=True)
+
+
+def _tests_by_check(results):
+    return {t.get("extra_data", {}).get("check"): t for t in results["tests"]}
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_submission(name, gradings):
+    source, exp = ALL[name]
+    if exp.get("root_only") and os.geteuid() != 0:
+        pytest.skip(f"needs root: {exp.get('root_only_reason', 'user separation')}")
+    got = gradings[name].result()
+    context = f"{name}: {exp['why']}\n--- grader stderr (tail) ---\n{got['stderr_tail']}"
+
+    assert got["returncode"] == 0, f"CLI exit status {got['returncode']}\n{context}"
+    assert got["raw"] is not None, f"no results file was written\n{context}"
+    assert results_schema.problems(got["raw"]) == [], context
+    results = json.loads(got["raw"])
+    tests = results["tests"]
+
+    ids = [t.get("extra_data", {}).get("check") for t in tests]
+    assert ids == CHECK_IDS, context
+    failed = [t["extra_data"]["check"] for t in tests if t["status"] == "failed"]
+    summary = "\n".join(
+        f"  {t['extra_data']['check']:16} {t['status']:6} {t['score']:>4}/{t['max_score']:<4} "
+        f"{t['extra_data'].get('mistakes')} {t['output'][:160]!r}" for t in tests)
+    assert failed == exp["failed"], f"failed checks differ\n{summary}\n{context}"
+    assert abs(results["score"] - exp["score"]) < 1e-6, f"score\n{summary}\n{context}"
+
+    by_check = _tests_by_check(results)
+    for check_id, keys in exp.get("mistakes", {}).items():
+        diagnosed = by_check[check_id]["extra_data"].get("mistakes", [])
+        missing = [k for k in keys if k not in diagnosed]
+        assert not missing, f"{check_id}: mistakes {missing} not diagnosed\n{summary}\n{context}"
+    for check_id, needles in exp.get("output_contains", {}).items():
+        for needle in needles:
+            assert needle in by_check[check_id]["output"], (
+                f"{check_id}: feedback lacks {needle!r}\n{summary}\n{context}")
+
+    outputs = [results.get("output", "")] + [t["output"] for t in tests]
+    leaks = [text for text in outputs if str(REPO) in text]
+    assert not leaks, f"feedback shows the grader's path {REPO}: {leaks[0][:300]!r}"
+    assert not got["leftovers"], f"processes left behind: {got['leftovers']}\n{context}"
