@@ -68,7 +68,7 @@ def _posteriors_kn(x, priors, mus, variances):
     lowest = buf.min(axis=0)  # (n,) = -max_j a_ji
     np.subtract(lowest, buf, out=buf)  # a_ji - max_j a_ji <= 0
     np.exp(buf, out=buf)
-    total = buf.sum(axis=0)  # (n,), each >= 1
+    total = buf.sum(axis=0, out=lowest)  # (n,), each >= 1; reuses lowest's memory
     np.divide(1.0, total, out=total)
     buf *= total
     return buf
