@@ -723,7 +723,9 @@ class Sandbox:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         argv = [
-            self._python, "-I", "-u", "-c", worker_source(),
+            # -B: -I ignores PYTHONDONTWRITEBYTECODE, and no __pycache__ should appear in the
+            # submission's directory.
+            self._python, "-I", "-B", "-u", "-c", worker_source(),
             str(request_read), str(reply_write),
             paths.SUBMISSION_FILENAME, paths.CLASS_NAME, str(self.limits.reply_bytes),
         ]  # fmt: skip

@@ -1,0 +1,9 @@
+class Gmm:
+    pass
+
+
+class Helper:
+    pass
+
+
+GMM1d = 3

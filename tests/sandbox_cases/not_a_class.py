@@ -1,0 +1,2 @@
+def GMM1D(num_gaussians):
+    return None

@@ -1,0 +1,4 @@
+import numpy as np
+
+def estep(self X):
+    return X
