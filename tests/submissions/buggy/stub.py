@@ -199,9 +199,10 @@ def _expect(condition, message):
 
 
 def _fmt(values):
-    """A short, readable rendering of an array or number."""
-    return np.array2string(np.asarray(values, dtype=float), precision=10, separator=", ",
-                           threshold=12, max_line_width=10**6)
+    """A short, readable rendering of an array: up to 8 numbers to 11 significant digits."""
+    flat = np.asarray(values, dtype=float).ravel()
+    shown = ", ".join(f"{v:.11g}" for v in flat[:8])
+    return f"[{shown}{', ...' if flat.size > 8 else ''}]"
 
 
 def _model(priors, mus, variances):

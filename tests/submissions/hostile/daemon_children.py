@@ -21,7 +21,10 @@ def pdf(X, mu, variance):
 def _daemon(tag):
     """Double fork + setsid: a python sleeper in its own session (out of the worker's process
     group), renamed gmmfx-dmn<tag>, and an exec'd `sleep 600.<tag>` likewise detached."""
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # the sandbox may forbid new processes; carry on regardless
+        pid = None
     if pid == 0:
         os.setsid()
         if os.fork() == 0:
@@ -36,10 +39,14 @@ def _daemon(tag):
                     pass
             time.sleep(600)
         os._exit(0)
-    os.waitpid(pid, 0)
-    subprocess.Popen(["sleep", "600." + tag], start_new_session=True,
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL)
+    if pid:
+        os.waitpid(pid, 0)
+    try:
+        subprocess.Popen(["sleep", "600." + tag], start_new_session=True,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    except OSError:
+        pass
 
 
 _daemon("7322")
