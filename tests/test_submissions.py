@@ -81,6 +81,64 @@ def test_fixture_expectations_are_consistent():
 
 
 
+MISTAKE_KEYS = {
+    "transposed", "not_ndarray", "priors_ignored", "wrong_axis", "not_normalised",
+    "std_as_variance", "two_clusters_hardcoded", "mutates_X", "mutates_params",
+    "variance_old_mean", "divide_by_n", "unbiased_variance", "priors_not_normalised",
+    "ignores_given_gammas", "mutates_inputs", "loglik_decreased",
+}
+
+
+def test_fixture_mistakes_use_the_grader_vocabulary():
+    for name, (_, exp) in ALL.items():
+        for check_id, keys in exp["mistakes"].items():
+            assert check_id in CHECK_IDS and set(keys) <= MISTAKE_KEYS, name
+
+
+def _valid_results():
+    tests = [{"name": c, "number": str(i + 1), "score": float(POINTS[c]), "max_score": float(POINTS[c]),
+              "status": "passed", "output": "ok", "visibility": "visible",
+              "extra_data": {"check": c, "mistakes": []}} for i, c in enumerate(CHECK_IDS)]
+    return {"score": 100.0, "execution_time": 1.5, "output": "", "tests": tests}
+
+
+def _encoded(data):
+    return json.dumps(data).encode("utf-8")
+
+
+@pytest.mark.parametrize("spoil, expected", [
+    (lambda d: d.update(score=float("nan")), "not strict JSON"),
+    (lambda d: d["tests"][3].update(score=float("inf")), "not strict JSON"),
+    (lambda d: d.update(score=99.0), "sum of test scores"),
+    (lambda d: d.update(execution_time="1.5"), "execution_time"),
+    (lambda d: d["tests"][1].update(score=11.0), "outside"),
+    (lambda d: d["tests"][1].update(score=-1.0), "outside"),
+    (lambda d: d["tests"][1].update(score=True), "finite number"),
+    (lambda d: d["tests"][2].update(status="error"), "status"),
+    (lambda d: d["tests"][2].update(visibility="secret"), "visibility"),
+    (lambda d: d["tests"][2].update(number=3), "number"),
+    (lambda d: d["tests"][2].pop("name"), "name"),
+    (lambda d: d["tests"][2].update(output="x" * 20_001), "characters"),
+    (lambda d: d.update(tests={}), "tests"),
+])
+def test_results_schema_rejects(spoil, expected):
+    data = _valid_results()
+    assert results_schema.problems(_encoded(data)) == []
+    spoil(data)
+    found = results_schema.problems(_encoded(data))
+    assert any(expected in problem for problem in found), found
+
+
+def test_results_schema_rejects_bytes_level_problems():
+    good = _encoded(_valid_results())
+    assert results_schema.problems(good) == []
+    assert results_schema.problems(good[:-1] + b"\xff")  # invalid UTF-8
+    assert results_schema.problems(b"[1, 2]")  # not an object
+    assert results_schema.problems(good[:-1] + b", " + b" " * 1_000_000 + b"}")  # too big
+    assert results_schema.problems(json.dumps(_valid_results(), allow_nan=True)
+                                   .replace('"score": 100.0', '"score": Infinity', 1).encode())
+
+
 def _proc_matches(markers):
     """(pid, description) of live processes whose cmdline or comm contains a marker."""
     found = []
