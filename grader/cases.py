@@ -89,7 +89,7 @@ EXERCISE_EM = EmCase(
     "the 5-point exercise data, k = 2",
     column([-1.0, 0.0, 4.0, 5.0, 6.0]),
     Params.of([0.5, 0.5], [6.0, 7.0], [1.0, 4.0]),
-    iterations=40,
+    iterations=30,
 )
 
 
@@ -172,7 +172,7 @@ def _notebook_em():
         "the 40-point two-component notebook data, k = 2",
         column(x),
         Params.of([0.5, 0.5], [-0.5, 0.5], [1.0, 1.0]),
-        iterations=40,
+        iterations=30,
     )
 
 

@@ -122,19 +122,14 @@ def _first_line(text, width) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
-def format_table(data, width=100) -> str:
-    """The human-readable summary: one line per check, then the total."""
-    rows = []
+def format_table(data, width=110) -> str:
+    """The human-readable summary: one line per check (its config id), then the total."""
+    lines = [f"{'#':>2}  {'check':<16} {'points':>7}  status  reason", "-" * width]
     for t in data["tests"]:
+        check = t.get("extra_data", {}).get("check", t["name"])
         points = f"{t['score']:g}/{t['max_score']:g}"
         status = "PASS" if t["status"] == "passed" else "FAIL"
-        rows.append((t["number"], t["name"], points, status, t.get("output", "")))
-    name_w = min(52, max(len(r[1]) for r in rows))
-    lines = [f"{'#':>2}  {'check':<{name_w}}  {'points':>7}  status  reason", "-" * width]
-    for number, name, points, status, output in rows:
-        short = name if len(name) <= name_w else name[: name_w - 3] + "..."
-        reason_w = max(20, width - name_w - 22)
-        lines.append(f"{number:>2}  {short:<{name_w}}  {points:>7}  {status:<6}  {_first_line(output, reason_w)}")
+        lines.append(f"{t['number']:>2}  {check:<16} {points:>7}  {status:<6}  {_first_line(t.get('output', ''), width - 37)}")
     total = sum(t["max_score"] for t in data["tests"])
     lines += ["-" * width, f"Total: {data['score']:g}/{total:g}   ({data['execution_time']:.2f} s)"]
     return "\n".join(lines)
