@@ -1,0 +1,134 @@
+"""Batch regrade: wall time of ``python -m grader batch`` on 2 cores against grading the same
+submissions one at a time with the single-grade command (``make grade``), and whether the
+totals are identical.
+
+The class (24 submissions, an export-shaped folder built in a temporary directory):
+10 correct (the reference and a student-style rewrite), 4 unfinished stubs, 6 buggy (common
+mistakes edited into a correct file), 4 hostile (an import that never ends, a memory bomb, an
+upload that forges a results.json and exits, an output flood). Goal: batch >= 1.6x faster on
+2 cores, totals identical.
+"""
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.common import median_seconds
+from grader import paths
+from grader.batch import grade_command, run_batch
+
+JOBS = 2
+REPEATS = int(os.environ.get("BENCH_BATCH_REPEATS", "3"))
+HERE = Path(__file__).resolve().parent
+FIXTURE = paths.PROJECT_ROOT / "tests" / "batch_export"
+
+HOSTILE = {
+    "hang": "while True:\n    pass\n",
+    "memory_bomb": "hog = [bytearray(64 * 1024 * 1024) for _ in range(1000)]\n",
+    "forged_results": (
+        "import json, os\n"
+        "forged = {'score': 100, 'tests': []}\n"
+        "for p in ['/autograder/results/results.json', 'results.json', '../results.json']:\n"
+        "    try:\n"
+        "        open(p, 'w').write(json.dumps(forged))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "os._exit(0)\n"
+    ),
+    "output_flood": "import sys\nfor _ in range(200000):\n    print('x' * 500)\n",
+}
+
+# (name, old, new): common mistakes edited into the fixture's student-style correct solution
+BUGS = [
+    ("divide_by_n", "variances = (gammas * (X - mus) ** 2).sum(axis=0) / n_k",
+     "variances = (gammas * (X - mus) ** 2).sum(axis=0) / X.shape[0]"),
+    ("wrong_axis", "return joint / joint.sum(axis=1, keepdims=True)", "return joint / joint.sum(axis=0, keepdims=True)"),
+    ("not_normalised", "return joint / joint.sum(axis=1, keepdims=True)", "return joint * np.exp(top)"),
+    ("transposed", "return joint / joint.sum(axis=1, keepdims=True)", "return (joint / joint.sum(axis=1, keepdims=True)).T"),
+    ("std_as_variance", "self.variances = variances.reshape(-1, 1)", "self.variances = np.sqrt(variances).reshape(-1, 1)"),
+]
+
+
+def build_class(root: Path) -> Path:
+    """An export-shaped folder of 24 submissions; returns it."""
+    export = root / "export"
+    correct_student = (FIXTURE / "submission_1001" / "gmm1d.py").read_text()
+    files = {}
+    for i in range(6):
+        files[f"correct_ref_{i}"] = paths.SOLUTION_PATH.read_text() + f"\n# copy {i}\n"
+    for i in range(4):
+        files[f"correct_student_{i}"] = correct_student + f"\n# copy {i}\n"
+    for i in range(4):
+        files[f"stub_{i}"] = (paths.PROJECT_ROOT / "gmm1d.py").read_text()
+    for name, old, new in BUGS:
+        assert old in correct_student, f"bench_batch: the {name} edit no longer applies to the fixture"
+        files[f"buggy_{name}"] = correct_student.replace(old, new)
+    files["buggy_priors_old_mean"] = (FIXTURE / "submission_1004" / "gmm1d (2).py").read_text()
+    for name, text in HOSTILE.items():
+        files[f"hostile_{name}"] = text
+    metadata = []
+    for n, (name, text) in enumerate(sorted(files.items()), 1):
+        folder = export / f"submission_{n:03d}"
+        folder.mkdir(parents=True)
+        (folder / "gmm1d.py").write_text(text)
+        metadata.append(f"submission_{n:03d}:\n  :submitters:\n  - :name: {name}\n    :sid: '{n}'\n"
+                        f"    :email: {name}@example.edu\n")
+    (export / "submission_metadata.yml").write_text("".join(metadata))
+    return export
+
+
+def one_at_a_time(export: Path, out: Path) -> dict:
+    """Grade each submission with the single-grade command, sequentially; {id: total}."""
+    out.mkdir(parents=True, exist_ok=True)
+    totals = {}
+    for folder in sorted(p for p in export.glob("submission_*") if p.is_dir()):
+        sub_id = folder.name.split("_", 1)[1]
+        results = out / f"{sub_id}.json"
+        subprocess.run(grade_command(folder / "gmm1d.py", results), cwd=paths.PROJECT_ROOT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        totals[sub_id] = json.loads(results.read_text())["score"]
+    return totals
+
+
+def batch(export: Path, out: Path) -> dict:
+    """The batch regrade (all redone); {id: total} read back from grades.csv."""
+    run_batch(export, out, jobs=JOBS, redo=True, progress_stream=io.StringIO())
+    with open(out / "grades.csv", newline="") as f:
+        return {row["submission_id"]: float(row["total"]) if row["total"] else None for row in csv.DictReader(f)}
+
+
+def main():
+    root = Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    os.chmod(root, 0o755)  # the sandbox user reads the submissions
+    try:
+        export = build_class(root)
+        n = sum(1 for p in export.glob("submission_*") if p.is_dir())
+        seen = {}
+        seq = median_seconds(lambda: seen.__setitem__("seq", one_at_a_time(export, root / "seq")),
+                             repeats=REPEATS, warmup=0)
+        par = median_seconds(lambda: seen.__setitem__("batch", batch(export, root / "batch")),
+                             repeats=REPEATS, warmup=0)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        identical = seen["seq"] == seen["batch"]
+        print(f"{n} submissions (10 correct, 4 stub, 6 buggy, 4 hostile); machine has {cores} cores; "
+              f"median of {REPEATS} runs")
+        print(f"one at a time (python -m grader FILE):  {seq:7.2f} s")
+        print(f"batch, {JOBS} jobs (python -m grader batch): {par:7.2f} s")
+        print(f"speed-up: {seq / par:.2f}x  (goal >= 1.6x on 2 cores)")
+        print(f"totals identical to single grading: {'yes' if identical else 'NO'}"
+              f"  (mean {sum(seen['batch'].values()) / n:.2f})")
+        if not identical:
+            diff = {k: (seen["seq"].get(k), seen["batch"].get(k)) for k in seen["seq"] if seen["seq"][k] != seen["batch"].get(k)}
+            print(f"  differing (single, batch): {diff}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
