@@ -529,6 +529,29 @@ class Sandbox:
         """Wall seconds charged to ``Limits.total_budget`` so far (addition)."""
         return self._used
 
+    def start(self):
+        """Start the worker and import the submission now, rather than in the first call
+        (addition: for benchmarks and warm-up). Returns None when it is ready, else the
+        Reply the first call would have returned (load_error, or a budget timeout).
+        Charged to the budget like a call; raises SandboxError as calls do."""
+        if self._closed:
+            raise RuntimeError("the sandbox is closed")
+        if self._load_error is not None:
+            return Reply("load_error", self._load_error)
+        started = time.monotonic()
+        capture = OutputCapture(self.limits.output_bytes)
+        try:
+            _, reply = self._ready_worker(capture, started)
+        except BaseException:
+            self._stop_worker()
+            raise
+        finally:
+            self._used += time.monotonic() - started
+        if reply is not None:
+            reply.elapsed = time.monotonic() - started
+            reply.output = capture.text()
+        return reply
+
     def construct(self, k: int) -> Reply:
         return self._call("construct", k, {}, {})
 
