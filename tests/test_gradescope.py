@@ -318,6 +318,16 @@ def test_handout_refuses_a_finished_stub(tmp_path):
     assert package.main(["handout", "--root", str(root), "--out", str(tmp_path / "h.zip")]) == 1
 
 
+def method_body(path: Path, name: str) -> str:
+    """Source text of GMM1D.<name>'s body (without its docstring) in the file at ``path``."""
+    source = path.read_text(encoding="utf-8")
+    [cls] = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "GMM1D"]
+    [fn] = [n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name]
+    statements = [n for n in fn.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    lines = source.splitlines()[statements[0].lineno - 1 : fn.end_lineno]
+    return "\n".join(lines)
+
+
 def test_real_handout_ships_the_unfinished_stub_and_nothing_secret(tmp_path):
     out = tmp_path / "handout.zip"
     assert package.main(["handout", "--out", str(out)]) == 0
@@ -327,11 +337,11 @@ def test_real_handout_ships_the_unfinished_stub_and_nothing_secret(tmp_path):
         stub = archive.read("gmm1d.py")
         joined = b"".join(archive.read(name) for name in archive.namelist())
     assert stub == (ROOT / "gmm1d.py").read_bytes()
-    # The reference E-step's distinctive lines are not in anything students get.
-    solution = (ROOT / "solution" / "gmm1d.py").read_text()
-    assert "log_joint -= _logsumexp_rows(log_joint)" in solution  # the marker below is real
-    assert b"log_joint -= _logsumexp_rows(log_joint)" not in joined
-    assert b"_logsumexp_rows" not in stub
+    # The reference's E- and M-step code is in nothing students get.
+    for method in ("estep", "mstep"):
+        body = method_body(ROOT / "solution" / "gmm1d.py", method)
+        assert body != method_body(ROOT / "gmm1d.py", method)  # the comparison below means something
+        assert body.encode() not in joined, method
     # And it really is unfinished: both steps raise NotImplementedError when called.
     code = (
         "import numpy as np, gmm1d\n"

@@ -212,11 +212,24 @@ def test_forged_results_json_gains_nothing(gradescope):
     assert score(results) == 0, log
 
 
-HUNTER_PREAMBLE = '''import os as _os
+HUNTER_PREAMBLE = '''import ast as _ast
+import os as _os
 
-# The marker is assembled at run time so this file never matches itself.
-_MARKER = "def " + "_logsumexp" + "_rows"
 _ROOTS = [{root!r}, "/autograder"]
+
+
+def _is_finished(source):
+    """A file whose GMM1D.estep no longer raises NotImplementedError (so not this stub)."""
+    try:
+        tree = _ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    for cls in tree.body:
+        if isinstance(cls, _ast.ClassDef) and cls.name == "GMM1D":
+            for fn in cls.body:
+                if isinstance(fn, _ast.FunctionDef) and fn.name == "estep":
+                    return not any(isinstance(n, _ast.Name) and n.id == "NotImplementedError" for n in _ast.walk(fn))
+    return False
 
 
 def _hunt():
@@ -231,7 +244,7 @@ def _hunt():
                 source = handle.read()
         except OSError:
             continue
-        if _MARKER in source:
+        if _is_finished(source):
             return path, source
     return None, None
 
