@@ -61,9 +61,9 @@ def grade_command(submission: Path, results: Path, note: str = "", config: Optio
     which file of the upload was graded, as the Gradescope flow gives it."""
     cmd = [sys.executable, "-m", "grader", str(submission), "--results", str(results)]
     if note:
-        cmd += ["--note", note]
+        cmd.append(f"--note={note}")  # one argument, even if the text starts with "-"
     if config is not None:
-        cmd += ["--config", str(config)]
+        cmd.append(f"--config={config}")
     return cmd
 
 
