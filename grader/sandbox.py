@@ -39,6 +39,7 @@ world-writable directories such as /tmp (each file at most ``Limits.file_bytes``
 network, and read world-readable files; make the grader's own files ``chmod o=``.
 """
 
+import contextlib
 import functools
 import os
 import pathlib
@@ -118,8 +119,12 @@ def strip_paths(text):
 
 
 def clean_text(text, limit=MAX_TEXT_CHARS):
-    """One short, printable line without absolute paths (for anything shown to students)."""
-    text = strip_paths(_CONTROL.sub("", str(text)))
+    """One short, printable line without absolute paths (for anything shown to students).
+
+    Lone surrogates (valid in JSON, unprintable and unencodable later) become "?".
+    """
+    text = str(text)[: 4 * limit].encode("utf-8", errors="replace").decode("utf-8")
+    text = strip_paths(_CONTROL.sub("", text))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -365,6 +370,13 @@ def _limit_resources(limits):
             resource.setrlimit(which, (value, value))
         # SIGXCPU at the soft limit, SIGKILL a second later.
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+        # If the machine runs out of memory anyway (Gradescope: 768 MB for everything), the
+        # kernel's OOM killer should pick the worker, not the grader. Raising is unprivileged.
+        try:
+            with open("/proc/self/oom_score_adj", "w") as handle:
+                handle.write("1000")
+        except OSError:
+            pass
 
     return apply
 
@@ -398,6 +410,27 @@ def _private_dir(account, source):
     return directory
 
 
+def _remove_tree(directory, as_root):
+    """Remove a worker's private directory, including what the submission left in it.
+
+    As root, rmtree cannot be stopped by permissions, and it does not follow symlinks. As a
+    normal user the submission (same uid) may have made subdirectories unwritable: restore
+    u+rwx on real directories (never through symlinks) and try again.
+    """
+    shutil.rmtree(directory, ignore_errors=True)
+    if as_root or not os.path.lexists(directory):
+        return
+    for root, dirnames, _ in os.walk(directory):
+        for name in dirnames:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                with contextlib.suppress(OSError):
+                    os.chmod(path, 0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(directory, 0o700)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 def _session_members(sid):
     """pids of live processes in session ``sid`` (from /proc), excluding none."""
     found = []
@@ -418,7 +451,8 @@ def _session_members(sid):
 class _Worker:
     """One worker process and the parent's ends of its pipes."""
 
-    def __init__(self, proc, private_dir, request_fd, reply_fd, reply_bytes):
+    def __init__(self, proc, private_dir, request_fd, reply_fd, reply_bytes, as_root):
+        self.as_root = as_root
         self.proc = proc
         self.pid = proc.pid
         self.private_dir = private_dir
@@ -476,7 +510,7 @@ class _Worker:
         for stream in (self.proc.stdout, self.proc.stderr):
             stream.close()
         if self.private_dir:
-            shutil.rmtree(self.private_dir, ignore_errors=True)
+            _remove_tree(self.private_dir, self.as_root)
             self.private_dir = None
 
 
@@ -501,6 +535,7 @@ class Sandbox:
         self._used = 0.0  # wall seconds charged to the budget
         self._next_id = 1
         self._closed = False
+        self._carry = None  # output captured by start(), shown with the next call
 
     # -- public interface -------------------------------------------------------------------
 
@@ -550,6 +585,8 @@ class Sandbox:
         if reply is not None:
             reply.elapsed = time.monotonic() - started
             reply.output = capture.text()
+        else:
+            self._carry = capture  # what the import printed goes with the first call
         return reply
 
     def construct(self, k: int) -> Reply:
@@ -589,7 +626,7 @@ class Sandbox:
         if self._used >= self.limits.total_budget:
             return Reply("skipped", self._budget_message())
         started = time.monotonic()
-        capture = OutputCapture(self.limits.output_bytes)
+        capture, self._carry = self._carry or OutputCapture(self.limits.output_bytes), None
         try:
             reply = self._run(op, k, request, capture, started)
         except BaseException:
@@ -651,11 +688,15 @@ class Sandbox:
                 values={"detail": clean_text(exc)},
             )
         if status == "timeout":
-            stage = worker.stage or STAGES_OF_OP[op][0]
-            label = self._label(stage, k)
+            # No progress frame means our worker never started the call: the submission
+            # sabotaged it (or the machine stalled). Nothing to blame a method for.
+            stage = worker.stage
+            label = self._label(stage, k) if stage else "your code's process"
             self._stop_worker()
             if timeout < self.limits.call_timeout:
                 return Reply("timeout", f"{label} was stopped: {self._budget_message()}")
+            if stage is None:
+                return Reply("timeout", f"{label} did not answer within {self.limits.call_timeout:g} s")
             self._hung[stage] = label
             return Reply("timeout", f"{label} did not return within {self.limits.call_timeout:g} s")
         # status == "dead"
@@ -743,8 +784,17 @@ class Sandbox:
     def _spawn(self):
         account = self._account
         private_dir = _private_dir(account, self._source)
-        request_read, request_write = os.pipe()
-        reply_read, reply_write = os.pipe()
+        try:
+            request_read, request_write = os.pipe()
+            try:
+                reply_read, reply_write = os.pipe()
+            except OSError:
+                os.close(request_read)
+                os.close(request_write)
+                raise
+        except OSError as exc:
+            _remove_tree(private_dir, account is not None)
+            raise SandboxError(f"cannot create pipes for the sandbox worker: {exc}") from None
         argv = [
             # -B: -I ignores PYTHONDONTWRITEBYTECODE, and no __pycache__ should appear in the
             # submission's directory.
@@ -773,14 +823,16 @@ class Sandbox:
         except (OSError, subprocess.SubprocessError) as exc:
             os.close(request_write)
             os.close(reply_read)
-            shutil.rmtree(private_dir, ignore_errors=True)
+            _remove_tree(private_dir, account is not None)
             raise SandboxError(f"cannot start the sandbox worker: {exc}. {self._who()}") from None
         finally:
             # The worker's ends: only the worker may hold them, so that its death shows up
             # here as end-of-file on the reply pipe (and EPIPE on the request pipe).
             os.close(request_read)
             os.close(reply_write)
-        return _Worker(proc, private_dir, request_write, reply_read, self.limits.reply_bytes)
+        return _Worker(
+            proc, private_dir, request_write, reply_read, self.limits.reply_bytes, account is not None
+        )
 
     def _who(self):
         account = self._account
@@ -826,9 +878,12 @@ class Sandbox:
         return False  # stray bytes, or end of file (it died between calls)
 
     def _drain_output(self, worker, capture):
-        """Read whatever stdout/stderr holds right now, without waiting."""
+        """Read what stdout/stderr hold right now (at most 4 MiB each), without waiting.
+
+        Bounded, because a worker could keep refilling a pipe as fast as we empty it.
+        """
         for fd in list(worker.output_fds):
-            while True:
+            for _ in range(64):
                 try:
                     chunk = os.read(fd, _CHUNK)
                 except BlockingIOError:

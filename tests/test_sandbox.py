@@ -702,3 +702,31 @@ def test_as_root_an_interpreter_the_sandbox_user_cannot_reach_is_explained(tmp_p
         assert "chmod o+x /root" in message
     finally:
         shutil.rmtree(hidden)
+
+
+@pytest.mark.slow
+def test_a_worker_that_stops_reading_requests_costs_a_timeout_but_no_method():
+    X = np.zeros((20000, 1))  # 160 kB: more than a pipe holds, so the write itself must not block
+    with sandbox("sabotage") as sb:
+        reply = sb.estep(2, PARAMS2, X)
+        assert (reply.kind, reply.error) == ("timeout", "your code's process did not answer within 2 s")
+        again = sb.estep(2, PARAMS2, X)
+        assert again.kind == "timeout"  # not "skipped": no method was seen to hang
+        assert len(sb.pids) == 2
+
+
+def test_start_imports_ahead_of_the_first_call_and_keeps_its_output():
+    with sandbox("import_keyboard_interrupt") as sb:
+        reply = sb.start()
+        assert reply.kind == "load_error" and reply.output == "about to interrupt\n"
+    source = "print('imported')\n" + (CASES / "correct_small.py").read_text()
+    directory = pathlib.Path(tempfile.mkdtemp())
+    try:
+        (directory / "gmm1d.py").write_text(source)
+        with sandbox(directory / "gmm1d.py") as sb:
+            assert sb.start() is None and sb.worker_pid is not None
+            first, second = sb.construct(2), sb.construct(2)
+            assert first.output == "imported\n" and second.output == ""
+            assert len(sb.pids) == 1
+    finally:
+        shutil.rmtree(directory)
