@@ -20,7 +20,7 @@ from pathlib import Path
 from gradescope_utils.autograder_utils.decorators import number, visibility, weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
-from grader import checks, config as config_module, report
+from grader import checks, config as config_module, lockdown, report
 from grader.config import CHECK_IDS
 
 MISSING_MESSAGE = (
@@ -152,8 +152,10 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
     """
     started = time.monotonic()
     cfg = config if config is not None else config_module.load()
+    lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         report.write_atomic(results_path, _placeholder(cfg, note, started))
+        lockdown.protect_directory(Path(results_path).parent)
 
     submission = Path(submission) if submission is not None else None
     extra = {"submission": submission.name if submission else None, "complete": True}

@@ -209,10 +209,10 @@ class FallsOnBigData(Ref):
             {"mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs"},
             {"mstep_inputs": "ignores_given_gammas", "mstep_means": "ignores_given_gammas"},
         ),
-        # the grader sets k parameters itself, so only the (0-point) loads check sees this
-        (AlwaysTwo, {"loads"}, {}),
+        # loads is a gate: a model that cannot be built with k clusters is not graded further
+        (AlwaysTwo, set(CHECK_IDS), {}),
         (
-            HardcodedTwo,
+            HardcodedTwo,  # mstep_inputs passes: it follows the gammas, only for two clusters
             {"estep_shape", "estep_pmf", "estep_values", "mstep_priors", "mstep_means", "mstep_variances", "em_monotone"},
             {"estep_shape": "two_clusters_hardcoded", "mstep_variances": "two_clusters_hardcoded"},
         ),
@@ -235,3 +235,19 @@ def test_em_feedback_names_iteration_and_size_of_the_fall():
 def test_worked_example_feedback_shows_expected_and_got():
     feedback = outcomes_for(_mutant_estep("std_as_variance"))["estep_example"].feedback
     assert "expected [" in feedback and "got [" in feedback and "row " in feedback
+
+
+class NanMstep(Ref):
+    def mstep(self, X, gammas):
+        self.priors = self.mus = self.variances = np.full((self.num_gaussians, 1), np.nan)
+
+
+def test_nan_parameters_fail_mstep_inputs_too():
+    outcomes = outcomes_for(NanMstep)
+    assert {"mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs", "em_monotone"} == failed(outcomes)
+    assert "finite" in outcomes["mstep_inputs"].feedback
+
+
+def test_gate_feedback_points_at_check_1():
+    outcome = outcomes_for(AlwaysTwo)["estep_values"]
+    assert outcome.feedback.startswith("Not checked, because check 1 (loads) failed: GMM1D(1).num_gaussians is 2")
