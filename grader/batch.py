@@ -286,9 +286,10 @@ def write_grades_csv(path: Path, records: Sequence[Record]) -> List[str]:
         writer = csv.writer(f)
         writer.writerow(CSV_FIXED + checks)
         for r in sorted(records, key=lambda r: r.id):
-            row = [r.id, "; ".join(r.names), "; ".join(r.sids), "; ".join(r.emails), format_number(r.total)]
-            row += [format_number(r.checks[c].score) if c in r.checks else "" for c in checks]
-            writer.writerow([_cell(v) for v in row])
+            text = [r.id, "; ".join(r.names), "; ".join(r.sids), "; ".join(r.emails)]
+            numbers = [format_number(r.total)]  # plain numbers from format_number: never formulas
+            numbers += [format_number(r.checks[c].score) if c in r.checks else "" for c in checks]
+            writer.writerow([_cell(v) for v in text] + numbers)
     os.replace(tmp, path)
     return checks
 

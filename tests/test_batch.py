@@ -184,7 +184,7 @@ def test_csv_cells_cannot_start_a_formula_and_numbers_are_clean(tmp_path):
     records = [
         Record("s1", names=("=cmd|'/c calc'!A1",), sids=("+1",), emails=("@x",), total=0.1 + 0.2,
                checks={"c": CheckResult(0.1 + 0.2, 1.0, False)}),
-        Record("s2", names=("-2+3", "Plain Name"), total=10.0, checks={"c": CheckResult(1.0, 1.0, True)}),
+        Record("s2", names=("-2+3", "Plain Name"), total=10.0, checks={"c": CheckResult(-1.0, 1.0, False)}),
         Record("s0", names=("\tTab",), total=None, error="crashed"),
     ]
     write_grades_csv(tmp_path / "g.csv", records)
@@ -192,7 +192,7 @@ def test_csv_cells_cannot_start_a_formula_and_numbers_are_clean(tmp_path):
     assert lines[0] == "submission_id,names,sids,emails,total,c"
     assert lines[1] == "s0,'\tTab,,,,"
     assert lines[2] == "s1,'=cmd|'/c calc'!A1,'+1,'@x,0.3,0.3"
-    assert lines[3] == "s2,'-2+3; Plain Name,,,10,1"
+    assert lines[3] == "s2,'-2+3; Plain Name,,,10,-1"  # a number stays a number
 
 
 def test_progress_bar_on_a_terminal_and_lines_in_a_log():
