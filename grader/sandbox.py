@@ -840,9 +840,10 @@ class Sandbox:
         text = f"Interpreter {self._python} run as {who}."
         if account is not None:
             text += (
-                f" That user must be able to reach and execute the interpreter and read its "
-                f"libraries and site-packages (numpy); if they are under /root (pyenv), run "
-                f"`chmod o+x /root` as .ci/run and setup.sh do."
+                " That user must be able to reach and execute the interpreter and read its "
+                "libraries and site-packages (numpy): every directory on the way needs o+x "
+                "(a virtualenv made under umask 077 does not have it); if they are under /root "
+                "(pyenv), run `chmod o+x /root` as .ci/run and setup.sh do."
             )
         return text
 
