@@ -45,9 +45,34 @@ def _try(path):
         return None
 
 
+def _grader_places():
+    """Where the grader lives, read off its command line (world-readable in /proc): the
+    interpreter, the submission, --results and --config paths, and their ancestors."""
+    places = []
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as f:
+            args = f.read().decode(errors="replace").split("\0")
+    except OSError:
+        args = []
+    for arg in reversed(args):  # the submission and --results first, the interpreter last
+        if arg.startswith("/"):
+            parts = arg.split("/")
+            places += ["/".join(parts[:i]) for i in range(len(parts) - 1, 1, -1)]
+    # Shared scratch space (world-writable, like /tmp) is everybody's, not the grader's tree.
+    return [p for p in places if not _shared(p)]
+
+
+def _shared(path):
+    try:
+        return bool(os.stat(path).st_mode & 0o002)
+    except OSError:
+        return False
+
+
 def _search(deadline):
-    starts = ["/autograder", "/work", "/home", "/srv", "/opt", "/root", "/tmp", "/var/tmp",
-              os.getcwd(), "/"]
+    # The grader's own tree and Gradescope's layout: what the sandbox must keep out of reach.
+    # (Not the whole disk: other people's world-readable files are beyond any grader's say.)
+    starts = ["/autograder", *_grader_places(), os.getcwd()]
     seen = set()
     for start in starts:
         for top, dirs, files in os.walk(start):
