@@ -99,8 +99,10 @@ if ! id -u "$SANDBOX_USER" >/dev/null 2>&1; then
 fi
 
 # 5. The sandbox user must be able to run the venv's interpreter (but never read source/:
-#    run_autograder takes that away before every run).
-chmod -R o+rX "$VENV"
+#    run_autograder takes that away before every run), and must never be able to WRITE to the
+#    venv: the grader itself imports numpy from it as root, so a writable site-packages would
+#    let student code plant code that the grader then runs.
+chmod -R o+rX,go-w "$VENV"
 allow_traverse "$VENV"
 BASE_PREFIX="$("$VENV/bin/python" -c 'import sys; print(sys.base_prefix)')"
 allow_traverse "$BASE_PREFIX/bin"

@@ -291,6 +291,14 @@ def test_sandbox_user_cannot_read_source_results_or_metadata(gradescope):
         attempt = subprocess.run(["runuser", "-u", "student", "--", "cat", str(secret)],
                                  capture_output=True, text=True, timeout=30)
         assert attempt.returncode != 0 and "Permission denied" in attempt.stderr, secret
+    # It cannot plant code in the venv the grader imports from as root...
+    site = subprocess.run([str(root / "venv/bin/python"), "-c", "import numpy, os; print(os.path.dirname(numpy.__file__))"],
+                          capture_output=True, text=True, timeout=60).stdout.strip()
+    for target in (root / "venv" / "bin" / "planted", Path(site) / "planted.py", Path(site) / "__init__.py"):
+        existed = target.exists()  # numpy/__init__.py does: touching it needs write permission
+        attempt = subprocess.run(["runuser", "-u", "student", "--", "touch", str(target)],
+                                 capture_output=True, text=True, timeout=30)
+        assert attempt.returncode != 0 and target.exists() == existed, target
     # ...while the venv it runs on stays usable.
     ok = subprocess.run(["runuser", "-u", "student", "--", str(root / "venv/bin/python"), "-c", "import numpy"],
                         cwd="/", capture_output=True, text=True, timeout=60)
