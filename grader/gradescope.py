@@ -19,6 +19,7 @@ Security: this process runs as root and reads files the student controls, so
 """
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from grader import paths
 MAX_READ_BYTES = 1_000_000  # enough for any honest gmm1d.py; caps what a hostile upload costs us
 IGNORED_DIRS = {"__MACOSX", "__pycache__"}  # plus every dot-directory (.git, .ipynb_checkpoints)
 MAX_LISTED = 10  # files named in a note, so a huge upload cannot flood the feedback
+MAX_FILES = 5000  # files examined at most: a huge upload (a whole home directory) stays cheap
 
 _CLASS_RE = re.compile(rb"^[ \t]*class[ \t]+" + re.escape(paths.CLASS_NAME.encode()) + rb"\b", re.M)
 
@@ -96,7 +98,7 @@ def find_submission(directory):
     if _is_inside(top, directory):
         return top, f"Graded `{wanted}`."
 
-    files = list(_walk_files(directory))
+    files = list(itertools.islice(_walk_files(directory), MAX_FILES))
     python_files = [p for p in files if p.suffix.lower() == ".py"]
     candidates = sorted((p for p in python_files if _defines_class(p)), key=lambda p: _preference(p, directory))
     if not candidates:

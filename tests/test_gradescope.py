@@ -361,3 +361,14 @@ def test_check_stub_accepts_the_repository_stub():
     package.check_stub((ROOT / "gmm1d.py").read_text(encoding="utf-8"))
     tree = ast.parse((ROOT / "gmm1d.py").read_text(encoding="utf-8"))
     assert any(isinstance(n, ast.ClassDef) and n.name == "GMM1D" for n in tree.body)
+
+
+def test_a_huge_upload_is_examined_only_up_to_the_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(gradescope, "MAX_FILES", 3)
+    for name in ("a.txt", "b.txt", "c.txt"):
+        write(tmp_path / name, "x")
+    write(tmp_path / "z_gmm.py", GMM_CLASS)  # fourth in walk order: past the cap
+    found, note = find_submission(tmp_path)
+    assert found is None and "`a.txt`" in note
+    monkeypatch.setattr(gradescope, "MAX_FILES", 4)
+    assert find_submission(tmp_path)[0] == tmp_path / "z_gmm.py"
