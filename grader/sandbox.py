@@ -809,16 +809,16 @@ class Sandbox:
         try:
             proc = subprocess.Popen(
                 argv,
-                cwd=private_dir,
-                env=_environment(private_dir),
-                start_new_session=True,
-                pass_fds=(request_read, reply_write),
+                cwd=private_dir,  # holds only the copy of the submission
+                env=_environment(private_dir),  # nothing of ours is inherited
+                start_new_session=True,  # pgid = sid = pid: one killpg gets everything
+                pass_fds=(request_read, reply_write),  # close_fds: no other fd of ours leaks
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=subprocess.PIPE,  # captured apart from the reply channel
                 stderr=subprocess.PIPE,
                 umask=0o077,
-                preexec_fn=_limit_resources(self.limits),
-                **identity,
+                preexec_fn=_limit_resources(self.limits),  # after the uid switch, before exec
+                **identity,  # as root: the sandbox user, its group, no supplementary groups
             )
         except (OSError, subprocess.SubprocessError) as exc:
             os.close(request_write)

@@ -707,9 +707,9 @@ def test_as_root_an_interpreter_the_sandbox_user_cannot_reach_is_explained(tmp_p
 @pytest.mark.slow
 def test_a_worker_that_stops_reading_requests_costs_a_timeout_but_no_method():
     X = np.zeros((20000, 1))  # 160 kB: more than a pipe holds, so the write itself must not block
-    with sandbox("sabotage") as sb:
+    with sandbox("sabotage", Limits(call_timeout=1, startup_timeout=5, total_budget=20)) as sb:
         reply = sb.estep(2, PARAMS2, X)
-        assert (reply.kind, reply.error) == ("timeout", "your code's process did not answer within 2 s")
+        assert (reply.kind, reply.error) == ("timeout", "your code's process did not answer within 1 s")
         again = sb.estep(2, PARAMS2, X)
         assert again.kind == "timeout"  # not "skipped": no method was seen to hang
         assert len(sb.pids) == 2
