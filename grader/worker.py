@@ -295,9 +295,15 @@ class Worker:
 
         values, out = {}, {}
         if op == "construct":
-            num, error = read_param(model, "num_gaussians")
-            is_int = issubclass(type(num), (int, np.integer)) and not issubclass(type(num), (bool, np.bool_))
-            values["num_gaussians"] = int(num) if is_int and abs(int(num)) < 2**62 else None
+            num, _ = read_param(model, "num_gaussians")
+            values["num_gaussians"] = None
+            try:  # an int subclass may override __int__ and friends
+                if issubclass(type(num), (int, np.integer)) and not issubclass(type(num), (bool, np.bool_)):
+                    number = int(num)
+                    if type(number) is int and abs(number) < 2**62:
+                        values["num_gaussians"] = number
+            except BaseException:
+                pass
             try:
                 values["num_gaussians_repr"] = "(missing)" if num is _Missing else _short(repr(num), 100)
             except BaseException:

@@ -730,3 +730,37 @@ def test_start_imports_ahead_of_the_first_call_and_keeps_its_output():
             assert len(sb.pids) == 1
     finally:
         shutil.rmtree(directory)
+
+
+def test_worker_serve_survives_hostile_attribute_objects():
+    """Worker.serve in this process: a count whose __int__ raises and a parameter whose
+    property raises SystemExit are described, not fatal."""
+
+    class EvilInt(int):
+        def __int__(self):
+            raise RuntimeError("no")
+
+    class Model:
+        def __init__(self, k):
+            self.num_gaussians = EvilInt(k)
+            self.mus = np.zeros(k)
+            self.variances = [1.0] * k
+
+        @property
+        def priors(self):
+            raise SystemExit("property")
+
+    read_fd, write_fd = os.pipe()
+    try:
+        serving = worker.Worker(-1, write_fd, "/nowhere/gmm1d.py", "GMM1D", 1 << 20)
+        serving.cls = Model
+        header, arrays = serving.serve({"op": "construct", "k": 2, "id": 1}, {})
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert header["kind"] == "ok"
+    values = header["values"]
+    assert values["num_gaussians"] is None and values["num_gaussians_repr"] == "2"
+    assert values["param_types"] == {"priors": "missing", "mus": "ndarray (2,)", "variances": "list of 2"}
+    assert values["param_errors"] == {"priors": "reading it raised SystemExit: property"}
+    assert set(arrays) == {"mus", "variances"}
