@@ -14,7 +14,9 @@
 #   The venv lives OUTSIDE source/ on purpose: run_autograder makes source/ (grader, solution)
 #   unreadable to the sandbox user, yet the sandboxed worker runs on this venv's interpreter,
 #   so the venv (and the path to it and to its base interpreter) must stay readable by it.
-# * The unprivileged user student code runs as (grader/paths.py SANDBOX_USER).
+# * An unprivileged user (grader/paths.py SANDBOX_USER) standing for "any other user": the
+#   worker itself runs under a throwaway uid per grading (grader/sandbox.py), so this account
+#   is what proves such a uid can run the venv but not read source/.
 # * Proves it worked: the sandbox user imports numpy and scipy with the venv's interpreter.
 set -euo pipefail
 

@@ -16,9 +16,12 @@ CONFIG_PATH = PROJECT_ROOT / "grader" / "config.ini"
 SUBMISSION_FILENAME = "gmm1d.py"
 CLASS_NAME = "GMM1D"
 
-# The unprivileged account student code runs as when the grader runs as root.
+# As root, student code runs under a throwaway uid per Sandbox, at or above SANDBOX_UID_BASE
+# (grader/sandbox.py, sandbox_account); no account exists for it. SANDBOX_USER is the named
+# unprivileged account setup.sh and the tests use to check that "any other user" can run the
+# virtualenv but cannot read the grader's files.
+SANDBOX_UID_BASE = 2_000_000_000
 SANDBOX_USER = "student"
-SANDBOX_FALLBACK_USER = "nobody"
 
 
 def autograder_root() -> Path:

@@ -19,9 +19,9 @@ sees it. What isolates the worker, and where it is enforced:
   the submission (a new one for every worker, so files a submission writes do not reach the
   next worker).
 * **Privilege drop** (only when the grader runs as root, as on Gradescope and in CI): the
-  worker runs as ``paths.SANDBOX_USER`` (fallback ``SANDBOX_FALLBACK_USER``) with no
+  worker runs under a throwaway uid of its own grading (:func:`sandbox_account`) with no
   supplementary groups, so it cannot read files the grader keeps private (``chmod o=``),
-  write the results, or signal/ptrace the grader. Run as a normal user, the worker has the
+  write the results, or signal/ptrace the grader or another grading's worker. Run as a normal user, the worker has the
   developer's uid: file permissions and signals do not separate it from the grader then;
   everything else above still applies.
 * **Time**: a per-call wall-clock timeout, a start-up timeout and an overall budget. A
@@ -41,9 +41,9 @@ network, and read world-readable files; make the grader's own files ``chmod o=``
 
 import contextlib
 import functools
+import itertools
 import os
 import pathlib
-import pwd
 import re
 import resource
 import selectors
@@ -313,29 +313,24 @@ class _Account:
     gid: int
 
 
+_SLOTS = itertools.count()
+
+
 def sandbox_account():
-    """The unprivileged account for the worker when we are root; None otherwise."""
+    """The unprivileged identity for a new Sandbox's workers when we are root; else None.
+
+    Not a shared account: every Sandbox gets its own throwaway uid and gid, with no passwd
+    entry, home, or supplementary groups: ``paths.SANDBOX_UID_BASE`` + 64 x the grader's pid
+    + a per-process counter (mod 64). Signals and ptrace need a matching uid, so the workers
+    of concurrent gradings (``make batch`` runs several grader processes at once) cannot kill
+    or inspect each other, and ``RLIMIT_NPROC=0`` counts only this Sandbox's worker. Live
+    pids are unique and a process holds far fewer than 64 sandboxes at once, so live uids
+    are unique too; the range (up to 2**28 above the base) is far above any real account.
+    """
     if os.geteuid() != 0:
         return None
-    try:
-        entry = pwd.getpwnam(paths.SANDBOX_USER)
-    except KeyError:
-        try:
-            entry = pwd.getpwnam(paths.SANDBOX_FALLBACK_USER)
-        except KeyError:
-            raise SandboxError(
-                f"running as root, but neither user {paths.SANDBOX_USER!r} nor "
-                f"{paths.SANDBOX_FALLBACK_USER!r} exists to run student code as"
-            ) from None
-        print(
-            f"warning: user {paths.SANDBOX_USER!r} does not exist; running student code as "
-            f"{entry.pw_name!r} (create it: useradd --no-create-home --shell /usr/sbin/nologin "
-            f"{paths.SANDBOX_USER})",
-            file=sys.stderr,
-        )
-    if entry.pw_uid == 0 or entry.pw_gid == 0:
-        raise SandboxError(f"the sandbox user {entry.pw_name!r} must not be root")
-    return _Account(entry.pw_name, entry.pw_uid, entry.pw_gid)
+    uid = paths.SANDBOX_UID_BASE + 64 * os.getpid() + next(_SLOTS) % 64
+    return _Account(f"sandbox uid {uid}", uid, uid)
 
 
 def _environment(private_dir):
@@ -836,11 +831,11 @@ class Sandbox:
 
     def _who(self):
         account = self._account
-        who = f"user {account.name!r} (uid {account.uid})" if account else "the current user"
+        who = account.name if account else "the current user"
         text = f"Interpreter {self._python} run as {who}."
         if account is not None:
             text += (
-                " That user must be able to reach and execute the interpreter and read its "
+                " Any unprivileged user must be able to reach and execute the interpreter and read its "
                 "libraries and site-packages (numpy): every directory on the way needs o+x "
                 "(a virtualenv made under umask 077 does not have it); if they are under /root "
                 "(pyenv), run `chmod o+x /root` as .ci/run and setup.sh do."
