@@ -166,6 +166,7 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
 
         try:
             with Sandbox(submission, limits or limits_from(cfg)) as sandbox:
+                sandbox.start()  # the worker imports numpy while we load the reference
                 ctx = checks.Context(sandbox, checks.load_reference())
                 data = _run(cfg, lambda check_id: checks.run(check_id, ctx), note=note, started=started, extra=extra)
         except SandboxError as exc:
