@@ -155,7 +155,6 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         report.write_atomic(results_path, _placeholder(cfg, note, started))
-        lockdown.protect_directory(Path(results_path).parent)
 
     submission = Path(submission) if submission is not None else None
     extra = {"submission": submission.name if submission else None, "complete": True}

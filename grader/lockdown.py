@@ -51,10 +51,3 @@ def protect_checkout(root: Path = paths.PROJECT_ROOT) -> list:
         os.chmod(root, wanted)
         changed.append(".")
     return changed
-
-
-def protect_directory(directory: Path) -> None:
-    """As root: take group/other permissions off one directory (e.g. the results folder)."""
-    if os.geteuid() == 0:
-        directory = Path(directory)
-        os.chmod(directory, stat.S_IMODE(directory.stat().st_mode) & ~0o077)
