@@ -9,6 +9,7 @@
 
 import ast
 import re
+from pathlib import Path
 
 from grader import config, paths
 
@@ -132,3 +133,9 @@ def test_handout_says_to_submit_only_the_stub_file():
     text = HANDOUT_PATH.read_text()
     assert f"Upload **only `{paths.SUBMISSION_FILENAME}`**" in text
     assert f"`{paths.CLASS_NAME}`" in text
+
+
+def test_stub_fixture_is_the_shipped_stub():
+    """tests/submissions/buggy/stub.py must score what the real handout stub scores."""
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "tests/submissions/buggy/stub.py").read_bytes() == (root / "gmm1d.py").read_bytes()

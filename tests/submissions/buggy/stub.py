@@ -388,7 +388,8 @@ def _self_check():
         print(f"{status}  {name}: {detail}")
     print()
     if unwritten:
-        print(f"Not written yet: {' and '.join(unwritten)} still raise NotImplementedError. Replace "
+        verb = "raises" if len(unwritten) == 1 else "raise"
+        print(f"Not written yet: {' and '.join(unwritten)} still {verb} NotImplementedError. Replace "
               "each `raise NotImplementedError(...)` with your code (the comments above it say "
               "what to compute; HANDOUT.md has the formulas), then run `python gmm1d.py` again.")
     if failures:
