@@ -94,16 +94,19 @@ def one_at_a_time(export: Path, out: Path) -> dict:
     """Grade each submission with the single-grade command, sequentially; {id: total}, where
     the total is None when the grader failed on our side (as an empty total in grades.csv)."""
     out.mkdir(parents=True, exist_ok=True)
-    totals = {}
+    totals, failures = {}, {}
     for folder in sorted(p for p in export.glob("submission_*") if p.is_dir()):
         sub_id = folder.name.split("_", 1)[1]
         results = out / f"{sub_id}.json"
         subprocess.run(grade_command(folder / "gmm1d.py", results), cwd=paths.PROJECT_ROOT,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         data = json.loads(results.read_text())
-        totals[sub_id] = None if grader_problem(data) else float(data["score"])
-        if grader_problem(data):
-            print(f"  one at a time, {sub_id}: grader failed on our side: {grader_problem(data)}")
+        problem = grader_problem(data)
+        totals[sub_id] = None if problem else float(data["score"])
+        if problem:
+            failures.setdefault(problem, []).append(sub_id)
+    for problem, ids in failures.items():
+        print(f"  one at a time: the grader failed on our side for {len(ids)} submission(s): {problem[:300]}")
     return totals
 
 
@@ -138,8 +141,12 @@ def main():
         print(f"one at a time (python -m grader FILE):  {seq:7.2f} s")
         print(f"batch, {JOBS} jobs (python -m grader batch): {par:7.2f} s")
         print(f"speed-up: {ratio:.2f}x  (median of per-run ratios; goal >= 1.6x on 2 cores)")
-        print(f"totals identical to single grading: {'yes' if identical else 'NO'}"
-              f"  (mean {statistics.fmean(v for v in seen['batch'].values() if v is not None):.2f})")
+        graded = [v for v in seen["batch"].values() if v is not None]
+        print(f"totals identical to single grading: {'yes' if identical else 'NO'}; "
+              f"{len(graded)} graded, mean {statistics.fmean(graded) if graded else float('nan'):.2f}")
+        if len(graded) < n:
+            print(f"  WARNING: the grader failed on our side for {n - len(graded)} submission(s): "
+                  "these figures do not measure grading")
         if not identical:
             diff = {k: (v, seen["batch"].get(k)) for k, v in seen["seq"].items() if v != seen["batch"].get(k)}
             print(f"  differing (single, batch): {diff}")
