@@ -15,9 +15,12 @@ JOBS ?=
 
 venv: $(VENV)/.installed
 
+# go+rX: graded as root, student code runs this interpreter under an unprivileged uid, so the
+# venv must be readable by others even when it was built under a restrictive umask.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	chmod -R go+rX $(VENV)
 	touch $@
 
 test: venv

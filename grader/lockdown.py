@@ -8,7 +8,7 @@ again inside .git's objects. A submission running as the sandbox user could read
 any of them.
 
 So before the first worker starts, a root grader takes group/other permissions off every
-top-level entry of the project except the virtualenv the worker's interpreter comes from, and
+top-level entry of the project except its virtualenvs (the worker's interpreter comes from one), and
 leaves the project directory itself traversable but not listable (o=x), so the worker can
 still reach that interpreter. Nothing changes for non-root users (the sandbox then runs as
 the same user and file permissions cannot separate them; README, "How grading works").
@@ -39,7 +39,9 @@ def protect_checkout(root: Path = paths.PROJECT_ROOT) -> list:
     keep = _interpreter_entry(root)
     changed = []
     for entry in sorted(root.iterdir()):
-        if entry.name == keep or entry.is_symlink():
+        # Virtualenvs hold only installed packages, and any of them (.venv, .venv-3.10, ...)
+        # may be the interpreter of a grading running at the same time.
+        if entry.name == keep or entry.is_symlink() or (entry / "pyvenv.cfg").is_file():
             continue
         mode = entry.lstat().st_mode
         if mode & 0o077:

@@ -838,7 +838,7 @@ class Sandbox:
                 " Any unprivileged user must be able to reach and execute the interpreter and read its "
                 "libraries and site-packages (numpy): every directory on the way needs o+x "
                 "(a virtualenv made under umask 077 does not have it); if they are under /root "
-                "(pyenv), run `chmod o+x /root` as .ci/run and setup.sh do."
+                "(pyenv), run `chmod o+x /root` as .ci/run and setup.sh do"
             )
         return text
 

@@ -36,9 +36,10 @@ def shared_tmp():
 @pytest.fixture
 def project(shared_tmp):
     root = shared_tmp / "project"
-    for sub in ("solution", "tests", ".git", ".venv"):
+    for sub in ("solution", "tests", ".git", ".venv", ".venv-other"):
         (root / sub).mkdir(parents=True)
         (root / sub / "gmm1d.py").write_text("SECRET = 1\n")
+    (root / ".venv-other" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (root / "gmm1d.py").write_text("stub\n")
     for path in [root, *root.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
@@ -54,6 +55,7 @@ def test_lockdown_hides_everything_but_the_venv(project, monkeypatch):
         assert not _student_can_read(project / sub / "gmm1d.py")
     assert not _student_can_read(project / "gmm1d.py")
     assert _student_can_read(project / ".venv" / "gmm1d.py")  # the interpreter stays reachable
+    assert _student_can_read(project / ".venv-other" / "gmm1d.py")  # and so do other virtualenvs
     assert lockdown.protect_checkout(project) == []  # idempotent
 
 
