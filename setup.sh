@@ -25,6 +25,7 @@ PYTHON="${PYTHON:-python3}"
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$AUTOGRADER_ROOT/venv"
 REQUIREMENTS="$SOURCE_DIR/requirements.txt"
+LOCK="$SOURCE_DIR/requirements-lock.txt"  # exact versions (constraints) for a repeatable image
 STAMP="$VENV/.requirements.sha256"
 SANDBOX_USER="student"  # must equal grader/paths.py SANDBOX_USER (checked below)
 
@@ -78,12 +79,12 @@ if ! venv_works; then
   rm -f "$STAMP"
 fi
 
-# 3. The requirements (skipped when requirements.txt is unchanged since the last install).
-WANT="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+# 3. The pinned requirements (skipped when neither file changed since the last install).
+WANT="$(cat "$REQUIREMENTS" "$LOCK" | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" ]] || [[ "$(cat "$STAMP")" != "$WANT" ]]; then
-  log "pip install -r requirements.txt"
+  log "pip install -r requirements.txt -c requirements-lock.txt"
   "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off \
-    -r "$REQUIREMENTS"
+    -r "$REQUIREMENTS" -c "$LOCK"
   echo "$WANT" >"$STAMP"
 else
   log "requirements already installed"

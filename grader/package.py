@@ -25,7 +25,9 @@ from grader.paths import CLASS_NAME, PROJECT_ROOT
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can store
 EXECUTABLE = {"setup.sh", "run_autograder"}
 
-AUTOGRADER_FILES = ["setup.sh", "run_autograder", "requirements.txt", "grader/config.ini", "solution/gmm1d.py"]
+AUTOGRADER_FILES = [
+    "setup.sh", "run_autograder", "requirements.txt", "requirements-lock.txt", "grader/config.ini", "solution/gmm1d.py",
+]
 AUTOGRADER_GLOBS = ["grader/**/*.py"]
 HANDOUT_FILES = ["gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md"]
 UNFINISHED_METHODS = ("estep", "mstep")  # the stub must leave these for the student

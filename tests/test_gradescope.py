@@ -206,7 +206,8 @@ def test_main_lets_grader_errors_propagate(tmp_path, monkeypatch):
 
 def make_project(root: Path) -> Path:
     """A throwaway project tree with everything the zip needs and plenty it must not contain."""
-    for name in ["setup.sh", "run_autograder", "requirements.txt", "grader/config.ini", "solution/gmm1d.py",
+    for name in ["setup.sh", "run_autograder", "requirements.txt", "requirements-lock.txt", "grader/config.ini",
+                 "solution/gmm1d.py",
                  "grader/__init__.py", "grader/grade.py", "grader/checks/__init__.py",
                  # never shipped:
                  "grader/__pycache__/grade.cpython-311.pyc", "grader/__pycache__/x.py", "grader/notes.txt",
@@ -222,6 +223,7 @@ AUTOGRADER_ENTRIES = [
     "grader/checks/__init__.py",
     "grader/config.ini",
     "grader/grade.py",
+    "requirements-lock.txt",
     "requirements.txt",
     "run_autograder",
     "setup.sh",
@@ -271,7 +273,8 @@ def test_real_autograder_zip_unpacks_with_executable_scripts(tmp_path):
         p.relative_to(ROOT).as_posix() for p in (ROOT / "grader").rglob("*.py") if "__pycache__" not in p.parts
     )
     assert [n for n in names if n.endswith(".py") and n.startswith("grader/")] == expected_grader
-    assert {"setup.sh", "run_autograder", "requirements.txt", "solution/gmm1d.py", "grader/config.ini"} <= set(names)
+    assert {"setup.sh", "run_autograder", "requirements.txt", "requirements-lock.txt", "solution/gmm1d.py",
+            "grader/config.ini"} <= set(names)
     assert not [n for n in names if n.split("/")[0] in {"tests", ".git", ".venv", "dist", "bench", ".ci"}]
     assert "gmm1d.py" not in names and "requirements-dev.txt" not in names
     if shutil.which("unzip") is None:
@@ -372,3 +375,23 @@ def test_a_huge_upload_is_examined_only_up_to_the_cap(tmp_path, monkeypatch):
     assert found is None and "`a.txt`" in note
     monkeypatch.setattr(gradescope, "MAX_FILES", 4)
     assert find_submission(tmp_path)[0] == tmp_path / "z_gmm.py"
+
+
+def test_lock_pins_every_runtime_requirement_within_its_range():
+    """requirements-lock.txt pins each package of requirements.txt, for each Python, inside
+    the supported range (the e2e test installs it under python3 and 3.10)."""
+    from packaging.requirements import Requirement  # pip's vendored copy is not importable; packaging ships with pytest
+
+    root = Path(__file__).resolve().parent.parent
+    ranges = {
+        Requirement(line).name: Requirement(line).specifier
+        for line in (root / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    pins = [Requirement(line) for line in (root / "requirements-lock.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    for version in ("3.10", "3.11", "3.12"):
+        active = {r.name: r for r in pins if r.marker is None or r.marker.evaluate({"python_version": version})}
+        assert set(active) == set(ranges), version
+        for name, req in active.items():
+            (spec,) = req.specifier
+            assert spec.operator == "==" and spec.version in ranges[name], (version, name)
