@@ -148,7 +148,7 @@ def compare(export: Path, work: Path, label: str) -> None:
 
 def main():
     root = Path(tempfile.mkdtemp(prefix="bench-batch-"))
-    os.chmod(root, 0o755)  # the sandbox user reads the submissions
+    # (mode 0700 from mkdtemp: the sandbox copies each submission itself, as root)
     try:
         export = build_class(root)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

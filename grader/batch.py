@@ -134,6 +134,8 @@ class Outcome:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
+    """Kill a grader subprocess, its process group, and its sandbox workers (which run in
+    sessions of their own, under uids derived from the grader's pid; root only)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -142,6 +144,9 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.kill()
     except OSError:
         pass
+    from grader.sandbox import kill_workers_of
+
+    kill_workers_of(proc.pid)
 
 
 _running = set()  # grader subprocesses in flight, so an interrupted batch can kill them
@@ -326,9 +331,14 @@ def run_batch(
     jobs = jobs or _default_jobs()
     (out / "results").mkdir(parents=True, exist_ok=True)
     (out / "logs").mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        # As root the sandboxed workers run as unprivileged uids: keep every student's results
+        # and logs out of their reach (the sandbox copies each submission itself, as root).
+        for sub in ("results", "logs"):
+            os.chmod(out / sub, 0o700)
+    # mkdtemp: mode 0700, so no sandboxed worker can read another student's extracted upload.
     scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     try:
-        os.chmod(scratch, 0o755)  # the sandbox user must be able to read an extracted submission
         submissions = load_export(Path(source), scratch / "export")
         missing_dir = scratch / "missing"
         todo = [s for s in submissions if redo or not is_graded(out / "results" / f"{s.id}.json")]

@@ -329,8 +329,39 @@ def sandbox_account():
     """
     if os.geteuid() != 0:
         return None
-    uid = paths.SANDBOX_UID_BASE + 64 * os.getpid() + next(_SLOTS) % 64
+    uid = _uid_range(os.getpid()).start + next(_SLOTS) % 64
     return _Account(f"sandbox uid {uid}", uid, uid)
+
+
+def _uid_range(grader_pid):
+    return range(paths.SANDBOX_UID_BASE + 64 * grader_pid, paths.SANDBOX_UID_BASE + 64 * (grader_pid + 1))
+
+
+def kill_workers_of(grader_pid) -> int:
+    """SIGKILL every process running under one of ``grader_pid``'s sandbox uids.
+
+    For whoever started a grader process and had to kill it (the batch's timeout): its workers
+    live in sessions of their own, so killing the grader's group misses them. Only uids of that
+    grader are touched. Root only (returns 0 otherwise); returns how many were signalled.
+    """
+    if os.geteuid() != 0:
+        return 0
+    uids = _uid_range(grader_pid)
+    killed = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            uid = int(fields["Uid"].split()[0])
+        except (OSError, KeyError, ValueError, IndexError):
+            continue
+        if uid in uids and not fields.get("State", "").strip().startswith("Z"):  # zombies are dead
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry), signal.SIGKILL)
+                killed += 1
+    return killed
 
 
 def _environment(private_dir):
@@ -363,6 +394,15 @@ def _limit_resources(limits):
             (resource.RLIMIT_NPROC, 0),
         ):
             resource.setrlimit(which, (value, value))
+        # Die with the grader: if it is killed, nothing is left waiting on a dead pipe. (The
+        # submission could undo this; kill_workers_of() is the backstop.) PR_SET_PDEATHSIG
+        # is set here, after the uid switch, because a credential change clears it.
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
         # SIGXCPU at the soft limit, SIGKILL a second later.
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         # If the machine runs out of memory anyway (Gradescope: 768 MB for everything), the

@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import pytest
@@ -793,3 +794,60 @@ def test_as_root_concurrent_sandboxes_cannot_signal_each_other(tmp_path):
             reply = attacker.estep(2, PARAMS2, X5)
             assert reply.output.strip() == "denied"
         assert victim.worker_pid == pid and victim.estep(2, PARAMS2, X5).ok
+
+
+@needs_root
+@pytest.mark.parametrize("clears_pdeathsig", [False, True], ids=["plain", "clears-pdeathsig"])
+def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdeathsig):
+    """A grader killed from outside (the batch's timeout) leaves its worker in a session of
+    its own. The worker dies with it (parent-death signal); one that cleared that signal
+    survives, and kill_workers_of() finds it by the grader's uid range."""
+    from grader.sandbox import kill_workers_of
+
+    sleeper = tmp_path / "sleeper.py"
+    sleeper.write_text(
+        "import ctypes, time\n"
+        + ("ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # undo PR_SET_PDEATHSIG\n" if clears_pdeathsig else "")
+        + "class GMM1D:\n"
+        "    def __init__(self, k):\n"
+        "        self.num_gaussians = k\n"
+        "        self.priors = self.mus = self.variances = [1.0] * k\n"
+        "    def estep(self, X):\n"
+        "        time.sleep(600)\n"
+    )
+    config = tmp_path / "config.ini"
+    config.write_text(paths.CONFIG_PATH.read_text().replace("call_timeout_seconds = 10", "call_timeout_seconds = 300"))
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "grader", str(sleeper), "--results", str(tmp_path / "r.json"), "--config", str(config)],
+        cwd=paths.PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    uids = range(paths.SANDBOX_UID_BASE + 64 * grader.pid, paths.SANDBOX_UID_BASE + 64 * (grader.pid + 1))
+
+    def workers():
+        found = []
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{entry}/status") as handle:
+                    fields = dict(line.split(":", 1) for line in handle if ":" in line)
+                alive = not fields["State"].strip().startswith("Z")  # a zombie is already dead
+                if alive and int(fields["Uid"].split()[0]) in uids:
+                    found.append(int(entry))
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 30
+    while not workers() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers(), "the worker never started"
+    time.sleep(1.0)  # let estep start sleeping
+    os.killpg(grader.pid, signal.SIGKILL)
+    grader.wait()
+    time.sleep(0.3)
+    if not clears_pdeathsig:
+        assert workers() == []
+        return
+    assert workers(), "the worker should have outlived its grader (it cleared PDEATHSIG)"
+    assert kill_workers_of(grader.pid) >= 1
+    time.sleep(0.3)
+    assert workers() == []
