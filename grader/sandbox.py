@@ -314,6 +314,7 @@ class _Account:
 
 
 _SLOTS = itertools.count()
+PRIVATE_DIR_PREFIX = "gmm1d-sandbox-"
 
 
 def sandbox_account():
@@ -338,7 +339,8 @@ def _uid_range(grader_pid):
 
 
 def kill_workers_of(grader_pid) -> int:
-    """SIGKILL every process running under one of ``grader_pid``'s sandbox uids.
+    """SIGKILL every process running under one of ``grader_pid``'s sandbox uids, and remove
+    the private directories that grader could not clean up.
 
     For whoever started a grader process and had to kill it (the batch's timeout): its workers
     live in sessions of their own, so killing the grader's group misses them. Only uids of that
@@ -347,6 +349,18 @@ def kill_workers_of(grader_pid) -> int:
     if os.geteuid() != 0:
         return 0
     uids = _uid_range(grader_pid)
+    try:
+        killed = _kill_uids(uids)
+    finally:
+        for base in {tempfile.gettempdir(), "/tmp"}:
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(base):
+                    if entry.name.startswith(PRIVATE_DIR_PREFIX) and entry.stat(follow_symlinks=False).st_uid in uids:
+                        _remove_tree(entry.path, True)
+    return killed
+
+
+def _kill_uids(uids):
     killed = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -429,7 +443,7 @@ def _private_dir(account, source):
     base = tempfile.gettempdir()
     if account is not None and not _traversable_by_others(base):
         base = "/tmp"
-    directory = tempfile.mkdtemp(prefix="gmm1d-sandbox-", dir=base)
+    directory = tempfile.mkdtemp(prefix=PRIVATE_DIR_PREFIX, dir=base)
     try:
         target = os.path.join(directory, paths.SUBMISSION_FILENAME)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

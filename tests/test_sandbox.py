@@ -841,13 +841,18 @@ def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdea
         time.sleep(0.1)
     assert workers(), "the worker never started"
     time.sleep(1.0)  # let estep start sleeping
+    (private,) = {os.readlink(f"/proc/{pid}/cwd") for pid in workers()}
     os.killpg(grader.pid, signal.SIGKILL)
     grader.wait()
     time.sleep(0.3)
     if not clears_pdeathsig:
         assert workers() == []
+        assert os.path.exists(private)  # the killed grader could not clean up ...
+        assert kill_workers_of(grader.pid) == 0
+        assert not os.path.exists(private)  # ... the sweep does
         return
     assert workers(), "the worker should have outlived its grader (it cleared PDEATHSIG)"
     assert kill_workers_of(grader.pid) >= 1
     time.sleep(0.3)
     assert workers() == []
+    assert not os.path.exists(private)  # and its private directory is gone
