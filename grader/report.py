@@ -75,7 +75,10 @@ def repair(json_data, tests, *, output, execution_time, visibility, stdout_visib
     json_data["output"] = clean_text(output, TOP_OUTPUT_CHARS)
     json_data["visibility"] = visibility
     json_data["stdout_visibility"] = stdout_visibility
-    json_data["extra_data"] = dict(extra or {})
+    # extra_data holds the submission's file name, which may be any bytes (not UTF-8).
+    json_data["extra_data"] = {
+        key: clean_text(value, 300) if isinstance(value, str) else value for key, value in (extra or {}).items()
+    }
     return json_data
 
 

@@ -113,6 +113,18 @@ _ABS_PATH = re.compile(r"(?:/[^/\s'\"():,;<>|]+)+/([^/\s'\"():,;<>|]+)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_GRADER_PLACES = sorted(
+    {
+        (str(paths.PROJECT_ROOT), "<grader>"),
+        (os.path.realpath(sys.prefix), "<python>"),
+        (sys.prefix, "<python>"),
+        (os.path.realpath(sys.base_prefix), "<python>"),
+        (sys.base_prefix, "<python>"),
+    },
+    key=lambda item: -len(item[0]),  # longest first, so a nested place wins
+)
+
+
 def strip_paths(text):
     """Replace absolute paths by their last component: '/a/b/gmm1d.py' -> 'gmm1d.py'."""
     return _ABS_PATH.sub(r"\1", text)
@@ -149,6 +161,10 @@ class OutputCapture:
         text = self.kept.decode("utf-8", errors="replace").replace("\x00", "")
         if private_dir:  # e.g. numpy warnings name the file by its full temp path
             text = text.replace(private_dir + os.sep, "").replace(private_dir, ".")
+        # The grader's own locations are readable from /proc/<ppid>/cmdline and tracebacks
+        # name site-packages: a student sees neither the checkout nor the interpreter's tree.
+        for place, label in _GRADER_PLACES:
+            text = text.replace(place, label)
         if self.dropped:
             text += f"\n[... {self.dropped} more bytes not shown]"
         return text

@@ -77,3 +77,12 @@ def test_runner_calls_post_processor_before_writing(tmp_path):
     with open(tmp_path / "out.json", "w") as stream:
         JSONTestRunner(stream=stream, post_processor=lambda d: seen.update(d=d)).run(unittest.TestSuite())
     assert isinstance(seen["d"]["execution_time"], str)  # the flaw repair() fixes
+
+
+def test_extra_data_strings_are_made_valid_utf8():
+    # A file named b"gmm1d\xff.py" arrives as a surrogate escape; json.dumps would refuse it.
+    name = b"gmm1d\xff.py".decode("utf-8", "surrogateescape")
+    data = report.repair({}, _tests(_all()), output="", execution_time=0, visibility="visible",
+                         stdout_visibility="hidden", extra={"submission": name, "complete": True})
+    assert report.problems(data) == []
+    assert data["extra_data"]["submission"].startswith("gmm1d") and data["extra_data"]["complete"] is True
