@@ -187,17 +187,33 @@ def load_submission(path, class_name):
 def styled(current, values, k):
     """``values`` ((k,) float64) in the style the constructor used for ``current``.
 
-    list -> list of floats; tuple -> tuple; ndarray with k elements -> same shape;
-    anything else -> a (k, 1) column.
+    list -> list of floats, keeping a (k, 1) or (1, k) nesting ([[p1], [p2]] from
+    ``.tolist()`` of a column); tuple -> the same with tuples; ndarray with k elements ->
+    same shape; anything else -> a (k, 1) column.
     """
     cls = type(current)
-    if issubclass(cls, list):
-        return [float(v) for v in values]
-    if issubclass(cls, tuple):
-        return tuple(float(v) for v in values)
+    for kind in (list, tuple):
+        if issubclass(cls, kind):
+            return kind(_nested_like(current, [float(v) for v in values], kind))
     if issubclass(cls, np.ndarray) and np.ndarray.size.__get__(current) == k:
         return np.array(values, dtype=float).reshape(tuple(np.ndarray.shape.__get__(current)))
     return np.array(values, dtype=float).reshape(k, 1)
+
+
+def _nested_like(current, flat, kind):
+    """``flat`` as a column [[a], [b], ...] or a row [[a, b, ...]] when ``current`` (a list or
+    tuple) is nested that way; else ``flat``. Plain ``type`` checks: no student code runs."""
+    k = len(flat)
+    try:
+        items = list(kind.__iter__(current))
+        inner = [type(item) in (list, tuple) for item in items]
+        if len(items) == k and all(inner) and all(len(item) == 1 for item in items):
+            return [type(item)([v]) for item, v in zip(items, flat)]
+        if len(items) == 1 and inner[0] and len(items[0]) == k and k != 1:
+            return [type(items[0])(flat)]
+    except BaseException:
+        pass
+    return flat
 
 
 class _Missing:

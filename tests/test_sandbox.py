@@ -856,3 +856,20 @@ def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdea
     time.sleep(0.3)
     assert workers() == []
     assert not os.path.exists(private)  # and its private directory is gone
+
+
+@pytest.mark.parametrize(
+    "current, expected",
+    [
+        ([[0.5], [0.5]], [[0.25], [0.75]]),  # .tolist() of a (k, 1) column
+        (((1.0,), (2.0,)), ((0.25,), (0.75,))),
+        ([[1.0, 2.0]], [[0.25, 0.75]]),  # a (1, k) row
+        ([1.0, 2.0], [0.25, 0.75]),
+        ((1.0, 2.0), (0.25, 0.75)),
+        (np.zeros((1, 2)), np.array([[0.25, 0.75]])),
+    ],
+)
+def test_parameters_are_set_in_the_constructors_own_layout(current, expected):
+    got = worker.styled(current, np.array([0.25, 0.75]), 2)
+    assert type(got) is type(expected)
+    assert np.array_equal(np.asarray(got), np.asarray(expected)) and np.shape(got) == np.shape(expected)
