@@ -121,7 +121,18 @@ def encode_array(array):
     return buffer.getvalue()
 
 
-def decode_array(data):
+class TooLarge:
+    """Stands in for an array whose declared size is over the reader's element budget: its
+    data is never converted (float64 would be up to 8x the bytes that crossed the pipe)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __repr__(self):
+        return f"TooLarge({self.shape})"
+
+
+def decode_array(data, max_elements=None):
     """.npy bytes -> a new, plain, C-ordered float64 ndarray.
 
     Accepts only dtype kinds b/i/u/f without fields or sub-arrays (so object, string,
@@ -160,6 +171,8 @@ def decode_array(data):
         count *= dim
     if count * dtype.itemsize != len(data) - fp.tell():
         raise ProtocolError("array data does not match its declared size")
+    if max_elements is not None and count > max_elements:
+        return TooLarge(shape)
     fp.seek(0)
     try:
         array = np.lib.format.read_array(fp, allow_pickle=False)
@@ -195,6 +208,9 @@ class FrameReader:
 
     def __init__(self, max_frame_bytes):
         self.max_frame_bytes = max_frame_bytes
+        # Elements one frame's arrays may decode to, in all (None: no limit). The parent sets
+        # it per call from the request's sizes; arrays past it arrive as TooLarge.
+        self.max_elements = None
         self._buffer = bytearray()
         self._header = None  # parsed header of the frame being received
         self._header_end = 0
@@ -229,8 +245,11 @@ class FrameReader:
                 return frames
             arrays = {}
             offset = self._header_end
+            left = self.max_elements
             for name, nbytes in self._header["arrays"]:
-                arrays[name] = decode_array(self._buffer[offset : offset + nbytes])
+                arrays[name] = decode_array(self._buffer[offset : offset + nbytes], left)
+                if left is not None and not isinstance(arrays[name], TooLarge):
+                    left -= arrays[name].size
                 offset += nbytes
             frames.append((self._header, arrays))
             del self._buffer[: self._frame_end]

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from grader import paths
-from grader.protocol import FrameReader, ProtocolError, encode_frame
+from grader.protocol import FrameReader, ProtocolError, TooLarge, encode_frame
 
 PARAM_NAMES = ("priors", "mus", "variances")
 OPS = ("construct", "estep", "mstep", "em_step")
@@ -281,6 +281,11 @@ def _check_reply(op, call_id, header, arrays):
     values = _check_values(op, header.get("values"))
     if not set(arrays) <= _ARRAY_NAMES[op]:
         raise ProtocolError("unexpected array")
+    for name, array in list(arrays.items()):
+        if isinstance(array, TooLarge):
+            del arrays[name]
+            key = "param_errors" if name in PARAM_NAMES else "array_errors"
+            values.setdefault(key, {})[name] = f"too large to check: shape {array.shape}"
     for name in PARAM_NAMES:
         if name in arrays and arrays[name].ndim != 1:
             raise ProtocolError("parameters must come back raveled")
@@ -730,6 +735,11 @@ class Sandbox:
         call_id = self._next_id
         self._next_id += 1
         payload = encode_frame({"type": "call", "id": call_id, "op": op, "k": k}, request)
+        # What an honest reply can hold: the arrays sent, an (n, k) result, the parameters.
+        # More is refused undecoded (TooLarge), so a reply cannot grow 8x in this process.
+        n = request["X"].size if "X" in request else 0
+        sent = sum(array.size for array in request.values())
+        worker.reader.max_elements = 4 * (sent + n * k) + 64 * k + 4096
         budget_left = self._budget_left(started)
         timeout = min(self.limits.call_timeout, budget_left)
         deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ import struct
 import numpy as np
 import pytest
 
+from grader import protocol
 from grader.protocol import (
     MAX_HEADER_BYTES,
     FrameReader,
@@ -262,3 +263,18 @@ def test_pickle_module_is_not_needed_to_decode_anything(monkeypatch):
     reader = FrameReader(1 << 20)
     [(header, arrays)] = reader.feed(encode_frame({"type": "x"}, {"a": np.arange(3)}))
     np.testing.assert_array_equal(arrays["a"], [0.0, 1.0, 2.0])
+
+
+def test_an_array_over_the_element_budget_is_not_decoded():
+    """A 1-byte dtype would grow 8x as float64: past the reader's budget, only its shape is kept."""
+    big = np.zeros(5000, dtype=np.uint8)
+    small = np.arange(3.0)
+    frame = protocol.encode_frame({"type": "reply"}, {"a": small, "b": big, "c": small})
+    reader = protocol.FrameReader(1 << 20)
+    reader.max_elements = 1000
+    ((_, arrays),) = reader.feed(frame)
+    assert isinstance(arrays["b"], protocol.TooLarge) and arrays["b"].shape == (5000,)
+    assert np.array_equal(arrays["a"], small) and np.array_equal(arrays["c"], small)
+    reader.max_elements = None
+    ((_, arrays),) = reader.feed(frame)
+    assert arrays["b"].dtype == np.float64 and arrays["b"].size == 5000

@@ -873,3 +873,26 @@ def test_parameters_are_set_in_the_constructors_own_layout(current, expected):
     got = worker.styled(current, np.array([0.25, 0.75]), 2)
     assert type(got) is type(expected)
     assert np.array_equal(np.asarray(got), np.asarray(expected)) and np.shape(got) == np.shape(expected)
+
+
+def test_an_oversized_reply_array_is_reported_not_decoded(tmp_path):
+    """The red-team's memory bomb on the grader: a patched worker adds 33 MB of uint8 to a
+    reply, which as float64 would be 264 MB here. It arrives as an array error instead."""
+    text = paths.SOLUTION_PATH.read_text() + (
+        "\nfrom grader import worker as _W\n"
+        "_serve = _W.Worker.serve\n"
+        "def _bloated(self, header, arrays):\n"
+        "    reply, out = _serve(self, header, arrays)\n"
+        "    if header['op'] == 'mstep' and reply['kind'] == 'ok':\n"
+        "        out = dict(out, X_after=np.zeros(33_000_000, np.uint8))\n"
+        "    return reply, out\n"
+        "_W.Worker.serve = _bloated\n"
+    )
+    bloated = tmp_path / "bloated.py"
+    bloated.write_text(text)
+    gammas = np.full((5, 2), 0.5)
+    with sandbox(bloated) as sb:
+        reply = sb.mstep(2, PARAMS2, X5, gammas)
+    assert reply.ok, reply.error
+    assert "X_after" not in reply.arrays
+    assert reply.values["array_errors"]["X_after"] == "too large to check: shape (33000000,)"
