@@ -373,12 +373,28 @@ def kill_workers_of(grader_pid) -> int:
     try:
         killed = _kill_uids(uids)
     finally:
-        for base in {tempfile.gettempdir(), "/tmp"}:
-            with contextlib.suppress(OSError):
-                for entry in os.scandir(base):
-                    if entry.name.startswith(PRIVATE_DIR_PREFIX) and entry.stat(follow_symlinks=False).st_uid in uids:
-                        _remove_tree(entry.path, True)
+        _remove_files_of(uids)
     return killed
+
+
+# World-writable places an unprivileged uid can leave files in (besides its private dir).
+SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
+def _remove_files_of(uids):
+    """As root: delete every top-level entry of the shared directories owned by ``uids``
+    (the worker's private dirs included). Only there can such a uid create anything: it owns
+    no other directory. Never follows symlinks."""
+    for base in {tempfile.gettempdir(), *SHARED_DIRS}:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(base):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_uid not in uids:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        _remove_tree(entry.path, True)
+                    else:
+                        os.unlink(entry.path)
 
 
 def _kill_uids(uids):
@@ -616,9 +632,15 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
-        """Kill everything the submission started and remove the temp dir; idempotent."""
+        """Kill everything the submission started and remove the temp dir; idempotent.
+
+        As root, also remove whatever the worker's uid left in the world-writable places
+        (/tmp, /var/tmp, /dev/shm, ...): files there would outlive the grading, occupy memory
+        (/dev/shm is RAM, outside RLIMIT_AS) and could carry data to a later grading."""
         self._closed = True
         self._stop_worker()
+        if self._account is not None:
+            _remove_files_of(range(self._account.uid, self._account.uid + 1))
 
     @property
     def load_error(self):

@@ -896,3 +896,32 @@ def test_an_oversized_reply_array_is_reported_not_decoded(tmp_path):
     assert reply.ok, reply.error
     assert "X_after" not in reply.arrays
     assert reply.values["array_errors"]["X_after"] == "too large to check: shape (33000000,)"
+
+
+@needs_root
+def test_as_root_files_left_in_shared_places_are_removed_at_close(tmp_path):
+    """/tmp and /dev/shm are writable by any uid: what the submission leaves there (data for a
+    later grading, or RAM in /dev/shm) is deleted when the sandbox closes."""
+    litter = tmp_path / "litter.py"
+    litter.write_text(
+        "import os\n"
+        "for place in ('/tmp', '/var/tmp', '/dev/shm'):\n"
+        "    if os.path.isdir(place):\n"
+        "        with open(os.path.join(place, 'litter-%d' % os.getpid()), 'w') as f:\n"
+        "            f.write('x')\n"
+        "        os.makedirs(os.path.join(place, 'litter-dir-%d' % os.getpid(), 'deep'), exist_ok=True)\n"
+        "        print(place)\n"
+        "class GMM1D:\n"
+        "    def __init__(self, k):\n"
+        "        self.num_gaussians = k\n"
+        "        self.priors = self.mus = self.variances = [1.0] * k\n"
+    )
+    def owned():
+        return [e.path for p in places for e in os.scandir(p) if e.stat(follow_symlinks=False).st_uid == uid]
+
+    with sandbox(litter) as sb:
+        reply = sb.construct(2)
+        uid = os.stat(f"/proc/{sb.worker_pid}").st_uid
+        places = reply.output.split()
+        assert len(owned()) >= 2 * len(places)  # the litter, before close
+    assert places and owned() == []
