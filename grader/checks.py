@@ -136,10 +136,16 @@ def _fmt(values, digits=5) -> str:
     return f"[{shown}{', ...' if arr.size > 8 else ''}]"
 
 
+_SANDBOX_REFUSALS = ("can't start new thread", "Resource temporarily unavailable")
+
+
 def _need(reply, what):
     """Fail the check unless the call ran and returned."""
     if not reply.ok:
-        raise Fail(f"{what}: {reply.error}")
+        hint = ""
+        if any(text in reply.error for text in _SANDBOX_REFUSALS):
+            hint = "\n(The grader runs your code with no threads or subprocesses: compute in the main thread.)"
+        raise Fail(f"{what}: {reply.error}{hint}")
     return reply
 
 
@@ -436,6 +442,13 @@ CHECKS = {check_id: globals()[f"check_{check_id}"] for check_id in TITLES}
 
 GATE = "loads"
 
+# A side-effect check earns its points only for a method that does its job: otherwise a method
+# that returns anything without touching its inputs would score them (found by red-teaming).
+REQUIRES_ONE_OF = {
+    "estep_pure": ("estep_example", "estep_values"),
+    "mstep_inputs": ("mstep_priors", "mstep_means", "mstep_variances"),
+}
+
 
 def run(check_id, ctx) -> Outcome:
     """Run one check; a Fail becomes a failed Outcome with its feedback and mistakes.
@@ -453,6 +466,16 @@ def run(check_id, ctx) -> Outcome:
     except Fail as exc:
         outcome = Outcome(False, exc.feedback + diagnosis.describe(exc.mistakes), exc.mistakes)
     outcome.output = ctx.take_output()
+    needed = REQUIRES_ONE_OF.get(check_id)
+    done = ctx.cache.setdefault("outcomes", {})
+    if outcome.passed and needed and not any(done.get(other, Outcome(False, "")).passed for other in needed):
+        numbers = " or ".join(str(list(TITLES).index(other) + 1) for other in needed)
+        outcome.passed = False
+        outcome.feedback = (
+            f"{outcome.feedback}\nNot awarded yet: this check counts only once check {numbers} passes "
+            "(a method has no side effects worth points until it computes the right values)."
+        )
+    done[check_id] = outcome
     if check_id == GATE:
         ctx.cache["gate"] = outcome
     return outcome

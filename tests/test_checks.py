@@ -128,10 +128,10 @@ def test_mstep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
     "variant, must_fail, mistake_in",
     [
         ("priors_ignored", {"estep_values", "em_monotone"}, "estep_values"),
-        ("std_as_variance", {"estep_example", "estep_values", "em_monotone"}, "estep_example"),
-        ("not_normalised", {"estep_pmf", "estep_example", "estep_values", "em_monotone"}, "estep_pmf"),
-        ("wrong_axis", {"estep_pmf", "estep_example", "estep_values", "em_monotone"}, "estep_pmf"),
-        ("transposed", {"estep_shape", "estep_pmf", "estep_example", "estep_values", "em_monotone"}, "estep_shape"),
+        ("std_as_variance", {"estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_example"),
+        ("not_normalised", {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_pmf"),
+        ("wrong_axis", {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_pmf"),
+        ("transposed", {"estep_shape", "estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_shape"),
         ("not_ndarray", {"estep_shape"}, "estep_shape"),
     ],
 )
@@ -212,8 +212,9 @@ class FallsOnBigData(Ref):
         # loads is a gate: a model that cannot be built with k clusters is not graded further
         (AlwaysTwo, set(CHECK_IDS), {}),
         (
-            HardcodedTwo,  # mstep_inputs passes: it follows the gammas, only for two clusters
-            {"estep_shape", "estep_pmf", "estep_values", "mstep_priors", "mstep_means", "mstep_variances", "em_monotone"},
+            HardcodedTwo,  # mstep_inputs: no M-step value check passes, so it is not awarded
+            {"estep_shape", "estep_pmf", "estep_values", "mstep_priors", "mstep_means", "mstep_variances",
+             "mstep_inputs", "em_monotone"},
             {"estep_shape": "two_clusters_hardcoded", "mstep_variances": "two_clusters_hardcoded"},
         ),
         (FallsOnBigData, {"em_monotone"}, {"em_monotone": "loglik_decreased"}),
@@ -251,3 +252,35 @@ def test_nan_parameters_fail_mstep_inputs_too():
 def test_gate_feedback_points_at_check_1():
     outcome = outcomes_for(AlwaysTwo)["estep_values"]
     assert outcome.feedback.startswith("Not checked, because check 1 (loads) failed: GMM1D(1).num_gaussians is 2")
+
+
+class NoEM(Ref):
+    """The red team's 30/100 without EM: pmf rows that ignore priors and variances, and an
+    M-step that stores junk derived from the gammas. Neither touches its inputs."""
+
+    def estep(self, X):
+        logits = -np.abs(X - self.mus.reshape(1, -1))
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def mstep(self, X, gammas):
+        self.priors = gammas[0].reshape(-1, 1).copy()
+
+
+def test_side_effect_checks_need_a_method_that_works():
+    outcomes = outcomes_for(NoEM)
+    assert {c for c, o in outcomes.items() if o.passed} == {"loads", "estep_shape", "estep_pmf"}
+    for check_id, needs in (("estep_pure", "4 or 5"), ("mstep_inputs", "7 or 8 or 9")):
+        assert f"counts only once check {needs} passes" in outcomes[check_id].feedback
+
+
+class Threaded(Ref):
+    """Correct maths, but in a thread: the sandbox forbids threads, the feedback says so."""
+
+    def estep(self, X):
+        raise RuntimeError("can't start new thread")
+
+
+def test_a_refused_thread_is_explained():
+    feedback = outcomes_for(Threaded)["estep_example"].feedback
+    assert "no threads or subprocesses" in feedback

@@ -126,7 +126,7 @@ def test_handout_limits_match_the_grader_config():
     cfg, text = config.load(), HANDOUT_PATH.read_text()
     assert f"about {cfg.limits.call_timeout:g} s" in text
     assert f"about {cfg.limits.total_budget:g} s" in text
-    assert f"first {cfg.limits.output_kb} KB" in text
+    assert f"first {cfg.limits.output_kb} KB of each call" in text
 
 
 def test_handout_says_to_submit_only_the_stub_file():
