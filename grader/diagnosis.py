@@ -29,7 +29,8 @@ MISTAKES = {
     "priors_not_normalised": "your priors are the column SUMS of gammas: divide by n (the column mean)",
     "ignores_given_gammas": "your M-step recomputes its own responsibilities: use the gammas argument it is given",
     "mutates_inputs": "mstep changed X or gammas in place: work on copies",
-    "loglik_decreased": "the log-likelihood fell during EM, which correct EM never does",
+    "loglik_decreased": "the log-likelihood fell during EM, which correct EM in float64 never does "
+    "(if you compute in float32, rounding alone can make it dip near convergence)",
 }
 
 _MATCH_ATOL = 1e-5
