@@ -86,7 +86,9 @@ def _suite(cfg, run_check, outcomes):
     return unittest.TestSuite(LabChecks(name) for name in names)
 
 
-def _results(cfg, outcomes, *, note, started, extra):
+def _results(cfg, outcomes, *, note, started, extra, into=None):
+    """The results dict for ``outcomes`` (a check with no outcome: not run), repaired in
+    place into ``into`` (gradescope-utils' own dict) or a new one."""
     tests = [
         report.build_test(
             num,
@@ -99,7 +101,15 @@ def _results(cfg, outcomes, *, note, started, extra):
     ]
     score = sum(t["score"] for t in tests)
     summary = f"Score: {score:g}/{cfg.max_score:g}. Each check below says what was expected and what came back."
-    return tests, (note.strip() + "\n\n" if note.strip() else "") + summary
+    return report.repair(
+        {} if into is None else into,
+        tests,
+        output=(note.strip() + "\n\n" if note.strip() else "") + summary,
+        execution_time=time.monotonic() - started,
+        visibility=cfg.visibility,
+        stdout_visibility=cfg.stdout_visibility,
+        extra=extra,
+    )
 
 
 def _run(cfg, run_check, *, note, started, extra):
@@ -108,39 +118,11 @@ def _run(cfg, run_check, *, note, started, extra):
     captured = {}
 
     def post_process(json_data):
-        tests, output = _results(cfg, outcomes, note=note, started=started, extra=extra)
-        report.repair(
-            json_data,
-            tests,
-            output=output,
-            execution_time=time.monotonic() - started,
-            visibility=cfg.visibility,
-            stdout_visibility=cfg.stdout_visibility,
-            extra=extra,
-        )
-        captured["data"] = json_data
+        captured["data"] = _results(cfg, outcomes, note=note, started=started, extra=extra, into=json_data)
 
     runner = JSONTestRunner(stream=io.StringIO(), post_processor=post_process, failure_prefix="")
     runner.run(_suite(cfg, run_check, outcomes))
     return captured["data"]
-
-
-def _placeholder(cfg, note, started):
-    """What results.json says until grading finishes: nothing awarded, and why."""
-    return _finish(cfg, {}, note=note, started=started, extra={"complete": False})
-
-
-def _finish(cfg, outcomes, *, note, started, extra):
-    tests, output = _results(cfg, outcomes, note=note, started=started, extra=extra)
-    return report.repair(
-        {},
-        tests,
-        output=output,
-        execution_time=time.monotonic() - started,
-        visibility=cfg.visibility,
-        stdout_visibility=cfg.stdout_visibility,
-        extra=extra,
-    )
 
 
 def grade_submission(submission, results_path=None, *, note="", limits=None, config=None):
@@ -154,7 +136,8 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
     cfg = config if config is not None else config_module.load()
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
-        report.write_atomic(results_path, _placeholder(cfg, note, started))
+        # What results.json says until grading finishes: nothing awarded, and why.
+        report.write_atomic(results_path, _results(cfg, {}, note=note, started=started, extra={"complete": False}))
 
     submission = Path(submission) if submission is not None else None
     extra = {"submission": submission.name if submission else None, "complete": True}
