@@ -101,6 +101,16 @@ def load_results(path: Path) -> Optional[dict]:
     return data
 
 
+def _previous_seconds(path: Path) -> float:
+    """How long this submission took last time (0 if never graded). A rerun (--redo, or a
+    retry after failures on our side) starts the slowest first: a submission that hangs for
+    its whole time limit then overlaps the rest instead of finishing the batch alone.
+    sorted() is stable, so first runs keep the export's order."""
+    data = load_results(path) if path.exists() else None
+    seconds = data.get("execution_time") if data else None
+    return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else 0.0
+
+
 def is_graded(path: Path) -> bool:
     """A valid results file that is a grade (not a failure on our side, see grader_problem)."""
     data = load_results(path)
@@ -342,6 +352,7 @@ def run_batch(
         submissions = load_export(Path(source), scratch / "export")
         missing_dir = scratch / "missing"
         todo = [s for s in submissions if redo or not is_graded(out / "results" / f"{s.id}.json")]
+        todo.sort(key=lambda s: -_previous_seconds(out / "results" / f"{s.id}.json"))
         todo_ids = {s.id for s in todo}
         outcomes = [Outcome(s.id, "skipped") for s in submissions if s.id not in todo_ids]
         progress = Progress(len(submissions), len(outcomes), progress_stream)

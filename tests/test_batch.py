@@ -317,3 +317,18 @@ def test_zip_input_gives_the_same_grades_as_the_folder(tmp_path, graded_fixture,
     for row in by_zip[:4]:
         assert row == by_folder[row["submission_id"]]
     assert by_zip[4]["total"] == "0" and by_zip[4]["names"] == "Loopy McLoopface"
+
+
+def test_redo_starts_the_submissions_that_were_slowest_last_time(tmp_path, fake):
+    folder = _plain(tmp_path, {"a.py": "ok 5 5", "b.py": "ok 5 5", "c.py": "ok 5 5"})
+    out = tmp_path / "out"
+    run_batch(folder, out, jobs=1, command=fake.command, progress_stream=io.StringIO())
+    for name, seconds in (("a", 0.2), ("b", 20.0), ("c", 3.0)):  # b hung for its time limit
+        path = out / "results" / f"{name}.json"
+        data = json.loads(path.read_text())
+        data["execution_time"] = seconds
+        path.write_text(json.dumps(data))
+    log = Path(os.environ["FAKE_GRADER_LOG"])
+    log.write_text("")
+    run_batch(folder, out, jobs=1, redo=True, command=fake.command, progress_stream=io.StringIO())
+    assert log.read_text().split() == ["b.py", "c.py", "a.py"]  # in start order, one job
