@@ -68,13 +68,15 @@ def column(values) -> np.ndarray:
     return np.array(values, dtype=float).reshape(-1, 1)
 
 
+def component_densities(X, mus, variances) -> np.ndarray:
+    """N(x_i | mu_j, var_j): ``(n_samples, n_components)`` from (k,) means and variances."""
+    x = np.asarray(X, dtype=float).reshape(-1, 1)
+    return np.exp(-((x - mus) ** 2) / (2 * variances)) / np.sqrt(2 * np.pi * variances)
+
+
 def mixture_density(X, params: Params) -> np.ndarray:
     """p(x_i) for each point: ``(n_samples,)``."""
-    x = np.asarray(X, dtype=float).reshape(-1, 1)
-    dens = np.exp(-((x - params.mus) ** 2) / (2 * params.variances)) / np.sqrt(
-        2 * np.pi * params.variances
-    )
-    return dens @ params.priors
+    return component_densities(X, params.mus, params.variances) @ params.priors
 
 
 # ---------------------------------------------------------------- fixed, published data

@@ -11,6 +11,8 @@ Shapes: ``X`` ``(n_samples, 1)``; parameters ``(n_components,)``; gammas and pos
 
 import numpy as np
 
+from grader.cases import component_densities
+
 # key -> what the student is told
 MISTAKES = {
     "transposed": "your E-step returns the transpose, shape (k, n); rows must be points, columns clusters",
@@ -50,11 +52,6 @@ def matches(got, candidate) -> bool:
     )
 
 
-def _densities(X, mus, variances):
-    x = np.asarray(X, dtype=float).reshape(-1, 1)
-    return np.exp(-((x - mus) ** 2) / (2 * variances)) / np.sqrt(2 * np.pi * variances)
-
-
 def _posterior(joint):
     with np.errstate(all="ignore"):
         return joint / joint.sum(axis=1, keepdims=True)
@@ -62,14 +59,14 @@ def _posterior(joint):
 
 def estep_mutants(X, priors, mus, variances) -> dict:
     """What each common E-step mistake returns: key -> array."""
-    joint = priors * _densities(X, mus, variances)
+    joint = priors * component_densities(X, mus, variances)
     with np.errstate(all="ignore"):
         out = {
-            "priors_ignored": _posterior(_densities(X, mus, variances)),
+            "priors_ignored": _posterior(component_densities(X, mus, variances)),
             "not_normalised": joint,
             "wrong_axis": joint / joint.sum(axis=0, keepdims=True),
             "transposed": _posterior(joint).T,
-            "std_as_variance": _posterior(priors * _densities(X, mus, variances**2)),
+            "std_as_variance": _posterior(priors * component_densities(X, mus, variances**2)),
         }
     if priors.size > 2:
         out["two_clusters_hardcoded"] = _posterior(joint[:, :2])
@@ -106,7 +103,9 @@ def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
 
     ``before`` is the model's (priors, mus, variances) before the M-step;
     ``recomputed_gammas`` the posterior under ``before`` (what an M-step that runs its own
-    E-step would use). Returns {"priors": {key: array}, "mus": {...}, "variances": {...}}.
+    E-step would use). Returns {"priors": {key: [array, ...]}, "mus": {...}, "variances": {...}}:
+    each mistake with every answer it can produce (dividing by n gives two variances, about
+    the right mean or about the mean that was also divided by n).
     """
     x = np.asarray(X, dtype=float).reshape(-1, 1)
     n = x.shape[0]
@@ -116,32 +115,30 @@ def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
     mus_div_n = (gammas * x).sum(axis=0) / n
     with np.errstate(all="ignore"):
         out = {
-            "priors": {"priors_not_normalised": n_k},
-            "mus": {"divide_by_n": mus_div_n},
+            "priors": {"priors_not_normalised": [n_k]},
+            "mus": {"divide_by_n": [mus_div_n]},
             "variances": {
-                "variance_old_mean": (gammas * (x - before[1]) ** 2).sum(axis=0) / n_k,
-                "unbiased_variance": weighted_sq / (n_k - 1),
-                "std_as_variance": np.sqrt(variances),
-                "divide_by_n": weighted_sq / n,
-                "divide_by_n ": (gammas * (x - mus_div_n) ** 2).sum(axis=0) / n,
+                "variance_old_mean": [(gammas * (x - before[1]) ** 2).sum(axis=0) / n_k],
+                "unbiased_variance": [weighted_sq / (n_k - 1)],
+                "std_as_variance": [np.sqrt(variances)],
+                "divide_by_n": [weighted_sq / n, (gammas * (x - mus_div_n) ** 2).sum(axis=0) / n],
             },
         }
     for name, value in zip(("priors", "mus", "variances"), mle(x, recomputed_gammas)):
-        out[name]["ignores_given_gammas"] = value
+        out[name]["ignores_given_gammas"] = [value]
     if n_k.size > 2:
         # Hint-style code written for two clusters updates components 0 and 1 correctly
         # (each component's update reads only its own column) and leaves the rest as they were.
         for name, correct, old in zip(("priors", "mus", "variances"), (priors, mus, variances), before):
             partial = np.array(old, dtype=float)
             partial[:2] = correct[:2]
-            out[name]["two_clusters_hardcoded"] = partial
+            out[name]["two_clusters_hardcoded"] = [partial]
     return out
 
 
 def diagnose_mstep(param, got, mutants) -> list:
     """Keys whose stored ``param`` (priors/mus/variances) equals ``got``."""
-    keys = [key.strip() for key, candidate in mutants[param].items() if matches(got, candidate)]
-    return list(dict.fromkeys(keys))
+    return [key for key, candidates in mutants[param].items() if any(matches(got, c) for c in candidates)]
 
 
 def describe(keys) -> str:

@@ -122,6 +122,8 @@ def test_mstep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
     assert failed(outcomes) == must_fail
     assert variant in outcomes[mistake_in].mistakes, outcomes[mistake_in].feedback
     assert "Likely cause" in outcomes[mistake_in].feedback
+    if variant == "divide_by_n":  # the variance about the mean that was also divided by n
+        assert variant in outcomes["mstep_variances"].mistakes, outcomes["mstep_variances"].feedback
 
 
 @pytest.mark.parametrize(
