@@ -18,7 +18,8 @@ from pathlib import Path
 from bench.common import median_seconds
 from grader.paths import PROJECT_ROOT, SOLUTION_PATH
 
-HANGS = '''
+# Submissions for the hostile figures: the stub's constructor, then two methods' bodies.
+_SUBMISSION = """
 import numpy as np
 class GMM1D:
     def __init__(self, num_gaussians):
@@ -27,28 +28,15 @@ class GMM1D:
         self.mus = np.zeros((num_gaussians, 1))
         self.variances = np.ones((num_gaussians, 1))
     def estep(self, X):
-        while True:
-            pass
+{estep}
     def mstep(self, X, gammas):
-        while True:
-            pass
-'''
-
-BOMB = '''
-import numpy as np
-class GMM1D:
-    def __init__(self, num_gaussians):
-        self.num_gaussians = num_gaussians
-        self.priors = np.ones((num_gaussians, 1)) / num_gaussians
-        self.mus = np.zeros((num_gaussians, 1))
-        self.variances = np.ones((num_gaussians, 1))
-    def estep(self, X):
-        hoard = []
-        while True:
-            hoard.append(np.ones(10_000_000))
-    def mstep(self, X, gammas):
-        return self.estep(X)
-'''
+{mstep}
+"""
+HANGS = _SUBMISSION.format(estep="        while True:\n            pass", mstep="        while True:\n            pass")
+BOMB = _SUBMISSION.format(
+    estep="        hoard = []\n        while True:\n            hoard.append(np.ones(10_000_000))",
+    mstep="        return self.estep(X)",
+)
 
 
 def _grade_cmd(submission, results):
