@@ -33,8 +33,10 @@ class TwoGaussian1DGM:
         self.prior2, self.mu2, self.variance2 = prior2, mu2, variance2
 
     def log_likelihood(self, X):
-        """Sum over the points of log p(x_i), with p(x) = prior1 N(x|mu1,var1) + prior2 N(x|mu2,var2)."""
-        p = self.prior1 * pdf(X, self.mu1, self.variance1) + self.prior2 * pdf(X, self.mu2, self.variance2)
+        """Sum over the points of log p(x_i), p(x) = prior1 N(x|mu1,var1) + prior2 N(x|mu2,var2)."""
+        p = self.prior1 * pdf(X, self.mu1, self.variance1) + self.prior2 * pdf(
+            X, self.mu2, self.variance2
+        )
         return float(np.sum(np.log(p)))
 
     def estep(self, X):
@@ -99,19 +101,33 @@ def main(max_iters=200, delta=1e-9):
 
     print()
     print("final parameters:")
-    print(f"  cluster 1: prior {model.prior1:.6f}, mean {model.mu1:.6f}, variance {model.variance1:.6f}")
-    print(f"  cluster 2: prior {model.prior2:.6f}, mean {model.mu2:.6f}, variance {model.variance2:.6f}")
-    print("  (the data came from prior 0.4, mean -2.5, variance 4 and prior 0.6, mean 3.5, variance 4)")
+    print(
+        f"  cluster 1: prior {model.prior1:.6f}, mean {model.mu1:.6f}, "
+        f"variance {model.variance1:.6f}"
+    )
+    print(
+        f"  cluster 2: prior {model.prior2:.6f}, mean {model.mu2:.6f}, "
+        f"variance {model.variance2:.6f}"
+    )
+    print(
+        "  (the data came from prior 0.4, mean -2.5, variance 4 "
+        "and prior 0.6, mean 3.5, variance 4)"
+    )
     print()
 
     # EM never lowers the log-likelihood; allow only floating-point noise.
     for iteration in range(1, len(log_likelihoods)):
         before, after = log_likelihoods[iteration - 1], log_likelihoods[iteration]
         if after < before - 1e-9 * max(1.0, abs(before)):
-            print(f"FAIL  the log-likelihood decreased at iteration {iteration}: {before:.10f} -> {after:.10f}")
+            print(
+                f"FAIL  the log-likelihood decreased at iteration {iteration}: "
+                f"{before:.10f} -> {after:.10f}"
+            )
             return 1
-    print(f"PASS  the log-likelihood never decreased over {len(log_likelihoods) - 1} iterations "
-          f"({log_likelihoods[0]:.4f} -> {log_likelihoods[-1]:.4f})")
+    print(
+        f"PASS  the log-likelihood never decreased over {len(log_likelihoods) - 1} iterations "
+        f"({log_likelihoods[0]:.4f} -> {log_likelihoods[-1]:.4f})"
+    )
     return 0
 
 

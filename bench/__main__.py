@@ -18,7 +18,7 @@ def main(argv):
     if unknown:
         sys.exit(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(names)}")
     for name in wanted:
-        print(f"== {name[len('bench_'):]} ==", flush=True)
+        print(f"== {name[len('bench_') :]} ==", flush=True)
         importlib.import_module(f"bench.{name}").main()
         print(flush=True)
 

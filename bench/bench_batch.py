@@ -22,7 +22,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -54,12 +53,31 @@ HOSTILE = {
 
 # (name, old, new): common mistakes edited into the fixture's student-style correct solution
 BUGS = [
-    ("divide_by_n", "variances = (gammas * (X - mus) ** 2).sum(axis=0) / n_k",
-     "variances = (gammas * (X - mus) ** 2).sum(axis=0) / X.shape[0]"),
-    ("wrong_axis", "return joint / joint.sum(axis=1, keepdims=True)", "return joint / joint.sum(axis=0, keepdims=True)"),
-    ("not_normalised", "return joint / joint.sum(axis=1, keepdims=True)", "return joint * np.exp(top)"),
-    ("transposed", "return joint / joint.sum(axis=1, keepdims=True)", "return (joint / joint.sum(axis=1, keepdims=True)).T"),
-    ("std_as_variance", "self.variances = variances.reshape(-1, 1)", "self.variances = np.sqrt(variances).reshape(-1, 1)"),
+    (
+        "divide_by_n",
+        "variances = (gammas * (X - mus) ** 2).sum(axis=0) / n_k",
+        "variances = (gammas * (X - mus) ** 2).sum(axis=0) / X.shape[0]",
+    ),
+    (
+        "wrong_axis",
+        "return joint / joint.sum(axis=1, keepdims=True)",
+        "return joint / joint.sum(axis=0, keepdims=True)",
+    ),
+    (
+        "not_normalised",
+        "return joint / joint.sum(axis=1, keepdims=True)",
+        "return joint * np.exp(top)",
+    ),
+    (
+        "transposed",
+        "return joint / joint.sum(axis=1, keepdims=True)",
+        "return (joint / joint.sum(axis=1, keepdims=True)).T",
+    ),
+    (
+        "std_as_variance",
+        "self.variances = variances.reshape(-1, 1)",
+        "self.variances = np.sqrt(variances).reshape(-1, 1)",
+    ),
 ]
 
 
@@ -74,9 +92,13 @@ def build_class(root: Path, hang: bool = True) -> Path:
         files[f"stub_{i}"] = (paths.PROJECT_ROOT / "gmm1d.py").read_text() + f"\n# copy {i}\n"
     for i in range(2):
         for name, old, new in BUGS:
-            assert old in correct_student, f"bench_batch: the {name} edit no longer applies to the fixture"
+            assert old in correct_student, (
+                f"bench_batch: the {name} edit no longer applies to the fixture"
+            )
             files[f"buggy_{name}_{i}"] = correct_student.replace(old, new) + f"\n# copy {i}\n"
-        files[f"buggy_priors_old_mean_{i}"] = (FIXTURE / "submission_1004" / "gmm1d (2).py").read_text() + f"\n# {i}\n"
+        files[f"buggy_priors_old_mean_{i}"] = (
+            FIXTURE / "submission_1004" / "gmm1d (2).py"
+        ).read_text() + f"\n# {i}\n"
     for name, text in HOSTILE.items():
         if hang or name != "hang":
             files[f"hostile_{name}"] = text
@@ -85,8 +107,10 @@ def build_class(root: Path, hang: bool = True) -> Path:
         folder = export / f"submission_{n:03d}"
         folder.mkdir(parents=True)
         (folder / "gmm1d.py").write_text(text)
-        metadata.append(f"submission_{n:03d}:\n  :submitters:\n  - :name: {name}\n    :sid: '{n}'\n"
-                        f"    :email: {name}@example.edu\n")
+        metadata.append(
+            f"submission_{n:03d}:\n  :submitters:\n  - :name: {name}\n    :sid: '{n}'\n"
+            f"    :email: {name}@example.edu\n"
+        )
     (export / "submission_metadata.yml").write_text("".join(metadata))
     return export
 
@@ -99,15 +123,23 @@ def one_at_a_time(export: Path, out: Path) -> dict:
     for folder in sorted(p for p in export.glob("submission_*") if p.is_dir()):
         sub_id = folder.name.split("_", 1)[1]
         results = out / f"{sub_id}.json"
-        subprocess.run(grade_command(folder / "gmm1d.py", results), cwd=paths.PROJECT_ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        subprocess.run(
+            grade_command(folder / "gmm1d.py", results),
+            cwd=paths.PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=True,
+        )
         data = json.loads(results.read_text())
         problem = grader_problem(data)
         totals[sub_id] = None if problem else float(data["score"])
         if problem:
             failures.setdefault(problem, []).append(sub_id)
     for problem, ids in failures.items():
-        print(f"  one at a time: the grader failed on our side for {len(ids)} submission(s): {problem[:300]}")
+        print(
+            f"  one at a time: the grader failed on our side for {len(ids)} submission(s): "
+            f"{problem[:300]}"
+        )
     return totals
 
 
@@ -115,7 +147,10 @@ def batch(export: Path, out: Path) -> dict:
     """The batch regrade (all redone); {id: total} read back from grades.csv."""
     run_batch(export, out, jobs=JOBS, redo=True, progress_stream=io.StringIO())
     with open(out / "grades.csv", newline="") as f:
-        return {row["submission_id"]: float(row["total"]) if row["total"] else None for row in csv.DictReader(f)}
+        return {
+            row["submission_id"]: float(row["total"]) if row["total"] else None
+            for row in csv.DictReader(f)
+        }
 
 
 def compare(export: Path, work: Path, label: str) -> None:
@@ -123,10 +158,20 @@ def compare(export: Path, work: Path, label: str) -> None:
     n = sum(1 for p in export.glob("submission_*") if p.is_dir())
     seen, seq_times, batch_times = {}, [], []
     for _ in range(REPEATS):
-        seq_times.append(median_seconds(lambda: seen.__setitem__("seq", one_at_a_time(export, work / "seq")),
-                                        repeats=1, warmup=0))
-        batch_times.append(median_seconds(lambda: seen.__setitem__("batch", batch(export, work / "batch")),
-                                          repeats=1, warmup=0))
+        seq_times.append(
+            median_seconds(
+                lambda: seen.__setitem__("seq", one_at_a_time(export, work / "seq")),
+                repeats=1,
+                warmup=0,
+            )
+        )
+        batch_times.append(
+            median_seconds(
+                lambda: seen.__setitem__("batch", batch(export, work / "batch")),
+                repeats=1,
+                warmup=0,
+            )
+        )
         if seen["seq"] != seen["batch"]:
             break
     ratio = statistics.median(s / b for s, b in zip(seq_times, batch_times))
@@ -136,13 +181,21 @@ def compare(export: Path, work: Path, label: str) -> None:
     print(f"  one at a time (python -m grader FILE):  {statistics.median(seq_times):7.2f} s")
     print(f"  batch, {JOBS} jobs (python -m grader batch): {statistics.median(batch_times):7.2f} s")
     print(f"  speed-up: {ratio:.2f}x  (median of per-run ratios; goal >= 1.6x on 2 cores)")
-    print(f"  totals identical to single grading: {'yes' if identical else 'NO'}; "
-          f"{len(graded)} graded, mean {statistics.fmean(graded) if graded else float('nan'):.2f}")
+    print(
+        f"  totals identical to single grading: {'yes' if identical else 'NO'}; "
+        f"{len(graded)} graded, mean {statistics.fmean(graded) if graded else float('nan'):.2f}"
+    )
     if len(graded) < n:
-        print(f"  WARNING: the grader failed on our side for {n - len(graded)} submission(s): "
-              "these figures do not measure grading")
+        print(
+            f"  WARNING: the grader failed on our side for {n - len(graded)} submission(s): "
+            "these figures do not measure grading"
+        )
     if not identical:
-        diff = {k: (v, seen["batch"].get(k)) for k, v in seen["seq"].items() if v != seen["batch"].get(k)}
+        diff = {
+            k: (v, seen["batch"].get(k))
+            for k, v in seen["seq"].items()
+            if v != seen["batch"].get(k)
+        }
         print(f"  differing (single, batch): {diff}")
 
 
@@ -152,7 +205,11 @@ def main():
     try:
         export = build_class(root)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+        load = (
+            " ".join(Path("/proc/loadavg").read_text().split()[:3])
+            if Path("/proc/loadavg").exists()
+            else "?"
+        )
         print(f"machine: {cores} cores, load average {load} before the runs")
         compare(export, root / "all", "16 correct, 8 stub, 12 buggy, 4 hostile")
         # The same class without the import that never ends: its fixed 20 s, wherever it falls in

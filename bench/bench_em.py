@@ -38,9 +38,14 @@ def make_data(seed=0):
     """(N_POINTS, 1) points from N_CLUSTERS overlapping Gaussians, and a start near them."""
     rng = np.random.RandomState(seed)
     labels = rng.randint(N_CLUSTERS, size=N_POINTS)
-    X = (3.0 * labels + rng.uniform(0.5, 2.0, N_CLUSTERS)[labels] * rng.randn(N_POINTS)).reshape(-1, 1)
-    start = (np.full(N_CLUSTERS, 1.0 / N_CLUSTERS), 3.0 * np.arange(N_CLUSTERS) + rng.randn(N_CLUSTERS),
-             rng.uniform(0.5, 3.0, N_CLUSTERS))
+    X = (3.0 * labels + rng.uniform(0.5, 2.0, N_CLUSTERS)[labels] * rng.randn(N_POINTS)).reshape(
+        -1, 1
+    )
+    start = (
+        np.full(N_CLUSTERS, 1.0 / N_CLUSTERS),
+        3.0 * np.arange(N_CLUSTERS) + rng.randn(N_CLUSTERS),
+        rng.uniform(0.5, 3.0, N_CLUSTERS),
+    )
     return X, start
 
 
@@ -61,10 +66,19 @@ def main():
     X, (priors, mus, variances) = make_data()
 
     model = ref.GMM1D(N_CLUSTERS, seed=0)
-    model.priors, model.mus, model.variances = (a.reshape(-1, 1).copy() for a in (priors, mus, variances))
+    model.priors, model.mus, model.variances = (
+        a.reshape(-1, 1).copy() for a in (priors, mus, variances)
+    )
     oracle = GaussianMixture(
-        N_CLUSTERS, covariance_type="full", reg_covar=0.0, tol=0.0, max_iter=1, warm_start=True,
-        weights_init=priors, means_init=mus[:, None], precisions_init=(1.0 / variances)[:, None, None],
+        N_CLUSTERS,
+        covariance_type="full",
+        reg_covar=0.0,
+        tol=0.0,
+        max_iter=1,
+        warm_start=True,
+        weights_init=priors,
+        means_init=mus[:, None],
+        precisions_init=(1.0 / variances)[:, None, None],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -80,7 +94,9 @@ def main():
 
     # Interleaved, one run of each per round, so a burst of load on this shared machine hits
     # both sides alike; the speed-up is the median of the per-round ratios.
-    rounds = [(median_seconds(ours, repeats=1), median_seconds(theirs, repeats=1)) for _ in range(REPEATS)]
+    rounds = [
+        (median_seconds(ours, repeats=1), median_seconds(theirs, repeats=1)) for _ in range(REPEATS)
+    ]
     t_ours = statistics.median(a for a, _ in rounds)
     t_theirs = statistics.median(b for _, b in rounds)
     speedup = statistics.median(b / a for a, b in rounds)
@@ -97,24 +113,48 @@ def main():
     t_m_ours = median_seconds(lambda: model.mstep(X, gammas), repeats=REPEATS)
     t_e_theirs = median_seconds(lambda: oracle._e_step(X), repeats=REPEATS)
     t_m_theirs = median_seconds(lambda: oracle._m_step(X, log_resp), repeats=REPEATS)
-    del gammas, log_resp
 
     mem_ours = peak_mb(ours)
     mem_theirs = peak_mb(theirs)
 
     far = ref.GMM1D(2, seed=0)
-    far.priors, far.mus, far.variances = np.array([[0.5], [0.5]]), np.array([[-1.0], [1.0]]), np.array([[0.1], [0.1]])
+    far.priors, far.mus, far.variances = (
+        np.array([[0.5], [0.5]]),
+        np.array([[-1.0], [1.0]]),
+        np.array([[0.1], [0.1]]),
+    )
     stable = bool(np.all(np.isfinite(far.estep(np.array([[1e4], [-1e5]])))))
 
     nk_mb = N_POINTS * N_CLUSTERS * 8 / 1e6
-    print(f"one EM iteration (E-step + M-step), n = {N_POINTS:,}, k = {N_CLUSTERS}; medians of {REPEATS} runs")
-    print(f"  reference      {t_ours * 1e3:8.1f} ms   (E {t_e_ours * 1e3:.1f} ms, M {t_m_ours * 1e3:.1f} ms)")
-    print(f"  scikit-learn   {t_theirs * 1e3:8.1f} ms   (E {t_e_theirs * 1e3:.1f} ms, M {t_m_theirs * 1e3:.1f} ms)")
-    print(f"  speed-up       {speedup:8.1f}x     (median of per-round ratios) goal >= {GOAL:g}x: {'met' if speedup >= GOAL else 'MISSED'}")
-    print(f"  peak memory of one iteration: reference {mem_ours:.1f} MB, scikit-learn {mem_theirs:.1f} MB "
-          f"(one (n, k) float array is {nk_mb:.1f} MB)")
-    print(f"  same computation: after {iterations} iterations each, parameters differ by at most {gap:.1e}")
-    print(f"  log-space stable (finite posteriors 1e5 away from every component): {'yes' if stable else 'NO'}")
+    print(
+        f"one EM iteration (E-step + M-step), n = {N_POINTS:,}, k = {N_CLUSTERS}; "
+        f"medians of {REPEATS} runs"
+    )
+    print(
+        f"  reference      {t_ours * 1e3:8.1f} ms   "
+        f"(E {t_e_ours * 1e3:.1f} ms, M {t_m_ours * 1e3:.1f} ms)"
+    )
+    print(
+        f"  scikit-learn   {t_theirs * 1e3:8.1f} ms   "
+        f"(E {t_e_theirs * 1e3:.1f} ms, M {t_m_theirs * 1e3:.1f} ms)"
+    )
+    print(
+        f"  speed-up       {speedup:8.1f}x     (median of per-round ratios) "
+        f"goal >= {GOAL:g}x: {'met' if speedup >= GOAL else 'MISSED'}"
+    )
+    print(
+        f"  peak memory of one iteration: reference {mem_ours:.1f} MB, "
+        f"scikit-learn {mem_theirs:.1f} MB "
+        f"(one (n, k) float array is {nk_mb:.1f} MB)"
+    )
+    print(
+        f"  same computation: after {iterations} iterations each, "
+        f"parameters differ by at most {gap:.1e}"
+    )
+    print(
+        f"  log-space stable (finite posteriors 1e5 away from every component): "
+        f"{'yes' if stable else 'NO'}"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ class GMM1D:
     def mstep(self, X, gammas):
 {mstep}
 """
-HANGS = _SUBMISSION.format(estep="        while True:\n            pass", mstep="        while True:\n            pass")
+HANGS = _SUBMISSION.format(
+    estep="        while True:\n            pass", mstep="        while True:\n            pass"
+)
 BOMB = _SUBMISSION.format(
     estep="        hoard = []\n        while True:\n            hoard.append(np.ones(10_000_000))",
     mstep="        return self.estep(X)",
@@ -72,7 +74,9 @@ def _tree_rss_kb(root_pid):
 
 
 def peak_tree_mb(cmd):
-    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_kb(proc.pid))
@@ -84,8 +88,13 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         results = tmp / "results.json"
-        run = lambda cmd: subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
-        bare = median_seconds(lambda: run([sys.executable, "-c", "import numpy, scipy.stats"]), repeats=7)
+
+        def run(cmd):
+            subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
+
+        bare = median_seconds(
+            lambda: run([sys.executable, "-c", "import numpy, scipy.stats"]), repeats=7
+        )
         grade = median_seconds(lambda: run(_grade_cmd(SOLUTION_PATH, results)), repeats=7)
         print(f"bare 'import numpy, scipy.stats':        median {bare:.3f} s (7 runs)")
         print(f"grading the reference (vectorised):      median {grade:.3f} s (7 runs)")
@@ -98,12 +107,21 @@ def main():
             start = time.perf_counter()
             run(_grade_cmd(hangs, results))
             times.append(time.perf_counter() - start)
-        print(f"every call hangs (default limits):       median {statistics.median(times):.1f} s (3 runs)   (goal < 60 s)")
+        print(
+            f"every call hangs (default limits):       median {statistics.median(times):.1f} s "
+            "(3 runs)   (goal < 60 s)"
+        )
 
-        print(f"peak RSS grader + worker, reference:     {peak_tree_mb(_grade_cmd(SOLUTION_PATH, results)):.0f} MB")
+        print(
+            "peak RSS grader + worker, reference:     "
+            f"{peak_tree_mb(_grade_cmd(SOLUTION_PATH, results)):.0f} MB"
+        )
         bomb = tmp / "bomb.py"
         bomb.write_text(BOMB)
-        print(f"peak RSS grader + worker, memory bomb:   {peak_tree_mb(_grade_cmd(bomb, results)):.0f} MB   (goal < 768 MB)")
+        print(
+            "peak RSS grader + worker, memory bomb:   "
+            f"{peak_tree_mb(_grade_cmd(bomb, results)):.0f} MB   (goal < 768 MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,10 @@ def main():
             began = time.perf_counter()
             assert sandbox.start() is None
             startups.append(time.perf_counter() - began)
-    print(f"worker start-up (spawn -> loaded): median {np.median(startups) * 1e3:.1f} ms  (goal < 500 ms)")
+    print(
+        f"worker start-up (spawn -> loaded): median {np.median(startups) * 1e3:.1f} ms  "
+        "(goal < 500 ms)"
+    )
 
     X = np.random.RandomState(0).randn(1000, 1)
     params = {

@@ -1,8 +1,8 @@
 """Command line: ``python -m grader``.
 
-    python -m grader SUBMISSION --results PATH   grade one file (table + results.json)
-    python -m grader autograde                   the Gradescope flow (see grader/gradescope.py)
-    python -m grader batch ...                   regrade a class export (see grader/batch.py)
+python -m grader SUBMISSION --results PATH   grade one file (table + results.json)
+python -m grader autograde                   the Gradescope flow (see grader/gradescope.py)
+python -m grader batch ...                   regrade a class export (see grader/batch.py)
 """
 
 import sys

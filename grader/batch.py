@@ -39,13 +39,20 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
 
 from grader import paths
-from grader.class_report import Record, check_order, class_stats, format_number, grader_problem, render_report
+from grader.class_report import (
+    Record,
+    check_order,
+    class_stats,
+    format_number,
+    grader_problem,
+    render_report,
+)
 from grader.export import ExportError, Submission, load_export
 
 DEFAULT_OUT = Path("out/batch")
@@ -56,7 +63,9 @@ CSV_FIXED = ["submission_id", "names", "sids", "emails", "total"]
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def grade_command(submission: Path, results: Path, note: str = "", config: Optional[Path] = None) -> List[str]:
+def grade_command(
+    submission: Path, results: Path, note: str = "", config: Path | None = None
+) -> list[str]:
     """The single-grade command line (``make grade`` runs the same), plus the note saying
     which file of the upload was graded, as the Gradescope flow gives it."""
     cmd = [sys.executable, "-m", "grader", str(submission), "--results", str(results)]
@@ -79,7 +88,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def load_results(path: Path) -> Optional[dict]:
+def load_results(path: Path) -> dict | None:
     """The results.json at ``path`` if it is one we can use, else None.
 
     Defensive: a size cap, strict JSON (no NaN/Infinity), a dict with a ``tests`` list whose
@@ -96,7 +105,11 @@ def load_results(path: Path) -> Optional[dict]:
     if "score" in data and not _is_number(data["score"]):
         return None
     for test in data["tests"]:
-        if not isinstance(test, dict) or not _is_number(test.get("score")) or not _is_number(test.get("max_score")):
+        if (
+            not isinstance(test, dict)
+            or not _is_number(test.get("score"))
+            or not _is_number(test.get("max_score"))
+        ):
             return None
     return data
 
@@ -108,7 +121,11 @@ def _previous_seconds(path: Path) -> float:
     sorted() is stable, so first runs keep the export's order."""
     data = load_results(path) if path.exists() else None
     seconds = data.get("execution_time") if data else None
-    return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else 0.0
+    return (
+        float(seconds)
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+        else 0.0
+    )
 
 
 def is_graded(path: Path) -> bool:
@@ -185,7 +202,7 @@ def grade_one(
     out: Path,
     timeout: float,
     missing_dir: Path,
-    command: Callable[..., List[str]] = grade_command,
+    command: Callable[..., list[str]] = grade_command,
 ) -> Outcome:
     """Grade ``sub`` in its own subprocess; always leaves ``out/results/<id>.json``."""
     results_dir, logs_dir = out / "results", out / "logs"
@@ -195,7 +212,9 @@ def grade_one(
     partial.unlink(missing_ok=True)
     # Nothing gradable: hand the grader a path that certainly does not exist, so it reports the
     # missing file exactly as a single grade would (never a stray link left in the folder).
-    submission = sub.path if sub.path is not None else missing_dir / sub.id / paths.SUBMISSION_FILENAME
+    submission = (
+        sub.path if sub.path is not None else missing_dir / sub.id / paths.SUBMISSION_FILENAME
+    )
     start = time.monotonic()
     reason = ""
     with open(log, "wb") as log_file:
@@ -231,11 +250,16 @@ def grade_one(
         problem = grader_problem(results)
         return Outcome(sub.id, "failed" if problem else "graded", seconds, problem)
     if not reason:
-        reason = (f"the grader exited with code {returncode}" if returncode
-                  else "the grader wrote no valid results file")
+        reason = (
+            f"the grader exited with code {returncode}"
+            if returncode
+            else "the grader wrote no valid results file"
+        )
     partial.unlink(missing_ok=True)
     tmp = results_dir / f".{sub.id}.failed.json"
-    tmp.write_text(json.dumps(failure_results(reason, seconds, _tail(log)), indent=2), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(failure_results(reason, seconds, _tail(log)), indent=2), encoding="utf-8"
+    )
     os.replace(tmp, target)
     return Outcome(sub.id, "failed", seconds, reason)
 
@@ -245,7 +269,7 @@ def grade_one(
 
 
 class Progress:
-    """``[#####.....] 12/40 graded (3 skipped)`` on a terminal; one line per submission otherwise."""
+    """``[#####.....] 12/40 graded (3 skipped)`` on a terminal; else one line per submission."""
 
     WIDTH = 30
 
@@ -293,7 +317,7 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def write_grades_csv(path: Path, records: Sequence[Record]) -> List[str]:
+def write_grades_csv(path: Path, records: Sequence[Record]) -> list[str]:
     """Write grades.csv (rows sorted by id); returns the check columns, in grading order."""
     checks = check_order(records)
     tmp = path.with_name(path.name + ".tmp")
@@ -323,11 +347,11 @@ def _default_jobs() -> int:
 def run_batch(
     source: Path,
     out: Path,
-    jobs: Optional[int] = None,
+    jobs: int | None = None,
     redo: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
-    config: Optional[Path] = None,
-    command: Optional[Callable[..., List[str]]] = None,
+    config: Path | None = None,
+    command: Callable[..., list[str]] | None = None,
     progress_stream=None,
 ):
     """Grade every submission in ``source`` into ``out``; returns (records, outcomes).
@@ -378,37 +402,55 @@ def run_batch(
         results = load_results(out / "results" / f"{sub.id}.json")
         if results is None:  # vanished or corrupted since; never silently drop a student
             results = failure_results("its results file is missing or invalid", 0.0, "")
-        records.append(Record.from_results(
-            sub.id, results,
-            names=[s.name for s in sub.submitters],
-            sids=[s.sid for s in sub.submitters],
-            emails=[s.email for s in sub.submitters],
-        ))
+        records.append(
+            Record.from_results(
+                sub.id,
+                results,
+                names=[s.name for s in sub.submitters],
+                sids=[s.sid for s in sub.submitters],
+                emails=[s.email for s in sub.submitters],
+            )
+        )
     write_grades_csv(out / "grades.csv", records)
     stats = class_stats(records)
-    (out / "report.html").write_text(render_report(stats, f"Class regrade: {Path(source).name}"), encoding="utf-8")
+    (out / "report.html").write_text(
+        render_report(stats, f"Class regrade: {Path(source).name}"), encoding="utf-8"
+    )
     return records, outcomes
 
 
-def summary(records: Sequence[Record], outcomes: Sequence[Outcome], out: Path, seconds: float, jobs: int) -> str:
+def summary(
+    records: Sequence[Record], outcomes: Sequence[Outcome], out: Path, seconds: float, jobs: int
+) -> str:
     stats = class_stats(records)
     graded_now = sum(1 for o in outcomes if o.status != "skipped")
     skipped = len(outcomes) - graded_now
-    lines = [f"{len(records)} submissions: {graded_now} graded now, {skipped} skipped as already graded "
-             f"({seconds:.1f} s, {jobs} at a time)."]
+    lines = [
+        f"{len(records)} submissions: {graded_now} graded now, {skipped} skipped as already graded "
+        f"({seconds:.1f} s, {jobs} at a time)."
+    ]
     if stats.graded:
-        lines.append(f"Scores (out of {format_number(stats.max_total)}): count {len(stats.graded)}, "
-                     f"mean {stats.mean:.2f}, median {format_number(stats.median)}")
+        lines.append(
+            f"Scores (out of {format_number(stats.max_total)}): count {len(stats.graded)}, "
+            f"mean {stats.mean:.2f}, median {format_number(stats.median)}"
+        )
     else:
         lines.append("No submission was graded.")
     if stats.most_failed:
-        failed = ", ".join(f"{c.check} ({c.failed} of {c.graded} failed)" for c in stats.most_failed)
+        failed = ", ".join(
+            f"{c.check} ({c.failed} of {c.graded} failed)" for c in stats.most_failed
+        )
         lines.append(f"Most-failed checks: {failed}")
     if stats.errors:
-        lines.append(f"The grader failed on our side for {len(stats.errors)} submission(s) (no grade recorded; "
-                     "rerun to retry):")
+        lines.append(
+            f"The grader failed on our side for {len(stats.errors)} submission(s) "
+            "(no grade recorded; "
+            "rerun to retry):"
+        )
         lines += [f"  {r.id}: {r.error}" for r in stats.errors]
-    lines.append(f"Wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'results'}/<id>.json")
+    lines.append(
+        f"Wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'results'}/<id>.json"
+    )
     return "\n".join(lines)
 
 
@@ -417,13 +459,28 @@ def main(argv=None) -> int:
         prog="python -m grader batch",
         description="Regrade a Gradescope export (folder or zip) or a folder of .py files.",
     )
-    parser.add_argument("submissions", type=Path, help="export folder, export zip, or folder of .py files")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
-    parser.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: all cores)")
-    parser.add_argument("--config", type=Path, default=None, help="grading config (default: grader/config.ini)")
-    parser.add_argument("--redo", action="store_true", help="regrade submissions that already have results")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help=f"seconds before one submission's grading is killed (default {format_number(DEFAULT_TIMEOUT)})")
+    parser.add_argument(
+        "submissions", type=Path, help="export folder, export zip, or folder of .py files"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})"
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="submissions graded at once (default: all cores)"
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="grading config (default: grader/config.ini)"
+    )
+    parser.add_argument(
+        "--redo", action="store_true", help="regrade submissions that already have results"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds before one submission's grading is killed "
+        f"(default {format_number(DEFAULT_TIMEOUT)})",
+    )
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -432,7 +489,9 @@ def main(argv=None) -> int:
     jobs = args.jobs or _default_jobs()
     start = time.monotonic()
     try:
-        records, outcomes = run_batch(args.submissions, args.out, jobs, args.redo, args.timeout, args.config)
+        records, outcomes = run_batch(
+            args.submissions, args.out, jobs, args.redo, args.timeout, args.config
+        )
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -159,7 +159,10 @@ def _params_after(reply, k, what) -> Params:
             raise Fail(f"{what}: self.{name} could not be read as numbers ({why})")
         if arr.size != k:
             mistakes = ["two_clusters_hardcoded"] if arr.size == 2 and k != 2 else []
-            raise Fail(f"{what}: self.{name} holds {arr.size} numbers, expected {k} (one per cluster)", mistakes)
+            raise Fail(
+                f"{what}: self.{name} holds {arr.size} numbers, expected {k} (one per cluster)",
+                mistakes,
+            )
         values[name] = arr.ravel()
     return Params(**values)
 
@@ -168,14 +171,18 @@ def _result(reply, n, k, what) -> np.ndarray:
     """The E-step's returned array; fails unless it has shape (n, k)."""
     got = reply.arrays.get("result")
     if got is None:
-        raise Fail(f"{what}: estep returned {reply.values.get('result_type', 'something')}, not an array of numbers")
+        raise Fail(
+            f"{what}: estep returned {reply.values.get('result_type', 'something')}, not an array of numbers"
+        )
     if got.shape != (n, k):
         mistakes = []
         if got.shape == (k, n) and k != n:
             mistakes.append("transposed")
         if k != 2 and got.ndim == 2 and got.shape[1] == 2:
             mistakes.append("two_clusters_hardcoded")
-        raise Fail(f"{what}: estep returned shape {got.shape}, expected (n, k) = ({n}, {k})", mistakes)
+        raise Fail(
+            f"{what}: estep returned shape {got.shape}, expected (n, k) = ({n}, {k})", mistakes
+        )
     return got
 
 
@@ -235,7 +242,9 @@ def check_loads(ctx):
         reply = _need(ctx.construct(k), what)
         got_k = reply.values.get("num_gaussians")
         if got_k != k:
-            raise Fail(f"{what}.num_gaussians is {reply.values.get('num_gaussians_repr', got_k)}, expected {k}")
+            raise Fail(
+                f"{what}.num_gaussians is {reply.values.get('num_gaussians_repr', got_k)}, expected {k}"
+            )
         _params_after(reply, k, what)
         if k == 3:
             stored = ", ".join(f"{n}: {t}" for n, t in reply.values.get("param_types", {}).items())
@@ -249,10 +258,14 @@ def check_estep_shape(ctx):
         _result(reply, n, k, case.name)
         rtype = reply.values.get("result_type", "")
         if rtype != "numpy.ndarray" and not rtype.startswith("subclass of numpy.ndarray"):
-            raise Fail(f"{case.name}: estep returned a {rtype}; return a numpy ndarray", ["not_ndarray"])
+            raise Fail(
+                f"{case.name}: estep returned a {rtype}; return a numpy ndarray", ["not_ndarray"]
+            )
 
     _over_cases(cases.shape_cases(), judge)
-    return "estep returns an ndarray of shape (n, k) for (n, k) = (7, 1), (40, 2), (100, 3), (25, 5)."
+    return (
+        "estep returns an ndarray of shape (n, k) for (n, k) = (7, 1), (40, 2), (100, 3), (25, 5)."
+    )
 
 
 def check_estep_pmf(ctx):
@@ -265,11 +278,17 @@ def check_estep_pmf(ctx):
         bad = ~np.isfinite(got).all(axis=1)
         if bad.any():
             row = int(np.argmax(bad))
-            raise Fail(f"{case.name}: row {row} (x = {case.X[row, 0]:.6g}) is {_fmt(got[row])}: not finite", diagnosed)
+            raise Fail(
+                f"{case.name}: row {row} (x = {case.X[row, 0]:.6g}) is {_fmt(got[row])}: not finite",
+                diagnosed,
+            )
         out_of_range = (got < -PMF_TOL) | (got > 1 + PMF_TOL)
         if out_of_range.any():
             row = int(np.argmax(out_of_range.any(axis=1)))
-            raise Fail(f"{case.name}: row {row} (x = {case.X[row, 0]:.6g}) is {_fmt(got[row])}: entries must lie in [0, 1]", diagnosed)
+            raise Fail(
+                f"{case.name}: row {row} (x = {case.X[row, 0]:.6g}) is {_fmt(got[row])}: entries must lie in [0, 1]",
+                diagnosed,
+            )
         sums = got.sum(axis=1)
         if np.abs(sums - 1).max() > PMF_TOL:
             row = int(np.argmax(np.abs(sums - 1)))
@@ -282,6 +301,7 @@ def check_estep_pmf(ctx):
                 f"{case.name}: every row is {_fmt(got[0])} whatever x is; a posterior depends on the point",
                 diagnosed,
             )
+
     _over_cases(cases.pmf_cases(), judge)
     return "Every row is finite, in [0, 1] and sums to 1, for k = 1..6."
 
@@ -310,7 +330,9 @@ def check_estep_pure(ctx):
     reply = _need(ctx.estep(case.params, case.X), case.name)
     X_after = reply.arrays.get("X_after")
     if X_after is None or X_after.shape != case.X.shape or not np.array_equal(X_after, case.X):
-        raise Fail("estep changed its argument X (compare X before and after the call)", ["mutates_X"])
+        raise Fail(
+            "estep changed its argument X (compare X before and after the call)", ["mutates_X"]
+        )
     try:
         after = _params_after(reply, case.params.k, "after estep")
     except Fail as exc:
@@ -318,14 +340,18 @@ def check_estep_pure(ctx):
     for name in ("priors", "mus", "variances"):
         before, now = getattr(case.params, name), getattr(after, name)
         if not np.array_equal(before, now):
-            raise Fail(f"estep changed self.{name} from {_fmt(before)} to {_fmt(now)}", ["mutates_params"])
+            raise Fail(
+                f"estep changed self.{name} from {_fmt(before)} to {_fmt(now)}", ["mutates_params"]
+            )
     return "estep left X and the model's parameters unchanged."
 
 
 def _mstep_results(ctx):
     """Run the M-step cases once and share the replies between the three M-step checks."""
     if "mstep" not in ctx.cache:
-        ctx.cache["mstep"] = [(case, ctx.mstep(case.params, case.X, case.gammas)) for case in cases.mstep_cases()]
+        ctx.cache["mstep"] = [
+            (case, ctx.mstep(case.params, case.X, case.gammas)) for case in cases.mstep_cases()
+        ]
     return ctx.cache["mstep"]
 
 
@@ -374,27 +400,38 @@ def check_mstep_inputs(ctx):
     X_after, g_after = first.arrays.get("X_after"), first.arrays.get("gammas_after")
     if X_after is None or X_after.shape != case.X.shape or not np.array_equal(X_after, case.X):
         raise Fail("mstep changed its argument X", ["mutates_inputs"])
-    if g_after is None or g_after.shape != case.gammas.shape or not np.array_equal(g_after, case.gammas):
+    if (
+        g_after is None
+        or g_after.shape != case.gammas.shape
+        or not np.array_equal(g_after, case.gammas)
+    ):
         raise Fail("mstep changed its argument gammas", ["mutates_inputs"])
     other = cases.alternative_gammas(case)
     second = _need(ctx.mstep(case.params, case.X, other), f"{case.name} (other gammas)")
     a, b = _raw_params(first), _raw_params(second)
     for name, value in a.items():
         if value is None or not np.all(np.isfinite(value)):
-            raise Fail(f"after mstep, self.{name} is {_fmt(value) if value is not None else 'not readable as numbers'}: "
-                       "it must hold finite numbers")
+            raise Fail(
+                f"after mstep, self.{name} is {_fmt(value) if value is not None else 'not readable as numbers'}: "
+                "it must hold finite numbers"
+            )
     # Judged on whatever mstep stored (any size): the size itself is the value checks' business.
     if all(b[name] is not None and np.array_equal(a[name], b[name]) for name in a):
         raise Fail(
             "mstep stored the same parameters for two different gammas: it does not use the gammas it is given",
             ["ignores_given_gammas"],
         )
-    note = "" if returned == "NoneType" else f" (it returned a {returned}; the contract is None, which is not graded)"
+    note = (
+        ""
+        if returned == "NoneType"
+        else f" (it returned a {returned}; the contract is None, which is not graded)"
+    )
     return f"mstep leaves X and gammas unchanged and follows the gammas it is given{note}."
 
 
 def _most_different(mine: Params, ref: Params) -> str:
     """'your variances [...], reference [...]' for the parameter furthest from the reference."""
+
     def gap(name):
         a, b = getattr(mine, name), getattr(ref, name)
         return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12)))
@@ -433,7 +470,9 @@ def check_em_monotone(ctx):
                     f"({_most_different(mine, ref)})"
                 )
             previous = ll
-        summary.append(f"{case.name}: {case.iterations} iterations, final log-likelihood {previous:.6f}")
+        summary.append(
+            f"{case.name}: {case.iterations} iterations, final log-likelihood {previous:.6f}"
+        )
     return "The log-likelihood never decreased and followed the reference:\n" + "\n".join(summary)
 
 
@@ -468,7 +507,11 @@ def run(check_id, ctx) -> Outcome:
     outcome.output = ctx.take_output()
     needed = REQUIRES_ONE_OF.get(check_id)
     done = ctx.cache.setdefault("outcomes", {})
-    if outcome.passed and needed and not any(done.get(other, Outcome(False, "")).passed for other in needed):
+    if (
+        outcome.passed
+        and needed
+        and not any(done.get(other, Outcome(False, "")).passed for other in needed)
+    ):
         numbers = " or ".join(str(list(TITLES).index(other) + 1) for other in needed)
         outcome.passed = False
         outcome.feedback = (

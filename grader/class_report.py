@@ -15,8 +15,8 @@ from the rendered page.
 import html
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
 
 HISTOGRAM_BINS = 10
 SLOWEST_SHOWN = 5
@@ -30,7 +30,7 @@ def format_number(value) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def _number(value) -> Optional[float]:
+def _number(value) -> float | None:
     """``value`` as a finite float, or None (bools, strings, NaN and infinities are not scores)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
@@ -53,8 +53,11 @@ def grader_problem(results: dict) -> str:
         return f"the grader's sandbox failed: {extra['grader_error']}"
     if extra.get("complete") is False:
         return "grading did not finish (the results file is the grader's placeholder)"
-    broken = [str(t.get("name", "?")) for t in results.get("tests", [])
-              if isinstance(t.get("extra_data"), dict) and t["extra_data"].get("grader_error")]
+    broken = [
+        str(t.get("name", "?"))
+        for t in results.get("tests", [])
+        if isinstance(t.get("extra_data"), dict) and t["extra_data"].get("grader_error")
+    ]
     if broken:
         return f"internal grader error in: {', '.join(broken)}"
     return ""
@@ -65,7 +68,7 @@ class CheckResult:
     score: float
     max_score: float
     passed: bool
-    mistakes: Tuple[str, ...] = ()
+    mistakes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -77,13 +80,13 @@ class Record:
     """
 
     id: str
-    names: Tuple[str, ...] = ()
-    sids: Tuple[str, ...] = ()
-    emails: Tuple[str, ...] = ()
-    total: Optional[float] = None
+    names: tuple[str, ...] = ()
+    sids: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    total: float | None = None
     max_total: float = 0.0
-    seconds: Optional[float] = None
-    checks: Dict[str, CheckResult] = field(default_factory=dict)
+    seconds: float | None = None
+    checks: dict[str, CheckResult] = field(default_factory=dict)
     error: str = ""
 
     @classmethod
@@ -103,7 +106,11 @@ class Record:
             status = test.get("status")
             passed = status == "passed" if status in ("passed", "failed") else score >= max_score
             raw_mistakes = test_extra.get("mistakes")
-            mistakes = tuple(m for m in raw_mistakes if isinstance(m, str)) if isinstance(raw_mistakes, list) else ()
+            mistakes = (
+                tuple(m for m in raw_mistakes if isinstance(m, str))
+                if isinstance(raw_mistakes, list)
+                else ()
+            )
             record.checks[check] = CheckResult(score, max_score, passed, mistakes)
         record.max_total = sum(c.max_score for c in record.checks.values())
         total = _number(results.get("score"))
@@ -111,7 +118,7 @@ class Record:
         return record
 
     @property
-    def mistakes(self) -> Tuple[str, ...]:
+    def mistakes(self) -> tuple[str, ...]:
         """Distinct mistake keys diagnosed anywhere in this submission."""
         seen = []
         for check in self.checks.values():
@@ -119,9 +126,9 @@ class Record:
         return tuple(seen)
 
 
-def check_order(records: Sequence[Record]) -> List[str]:
+def check_order(records: Sequence[Record]) -> list[str]:
     """Every check id seen, in grading order (first appearance)."""
-    order: List[str] = []
+    order: list[str] = []
     for record in records:
         for check in record.checks:
             if check not in order:
@@ -148,19 +155,19 @@ class CheckStats:
 
 @dataclass
 class ClassStats:
-    records: List[Record]
-    graded: List[Record]
-    errors: List[Record]
+    records: list[Record]
+    graded: list[Record]
+    errors: list[Record]
     max_total: float
-    mean: Optional[float]
-    median: Optional[float]
-    histogram: List[Tuple[float, float, int]]  # (low, high, count); the last bin includes high
-    checks: List[CheckStats]
-    mistakes: List[Tuple[str, int]]  # (key, students), most common first
-    slowest: List[Record]
+    mean: float | None
+    median: float | None
+    histogram: list[tuple[float, float, int]]  # (low, high, count); the last bin includes high
+    checks: list[CheckStats]
+    mistakes: list[tuple[str, int]]  # (key, students), most common first
+    slowest: list[Record]
 
     @property
-    def most_failed(self) -> List[CheckStats]:
+    def most_failed(self) -> list[CheckStats]:
         """Up to three checks failed by the most submissions (none that nobody failed)."""
         failing = [c for c in self.checks if c.failed > 0]
         return sorted(failing, key=lambda c: -c.failed)[:3]  # stable: ties keep grading order
@@ -187,14 +194,18 @@ def class_stats(records: Sequence[Record]) -> ClassStats:
     for check in check_order(graded):
         results = [r.checks.get(check) for r in graded]
         maxima = [c.max_score for c in results if c is not None]
-        checks.append(CheckStats(
-            check=check,
-            passed=sum(1 for c in results if c is not None and c.passed),
-            graded=len(graded),
-            mean_score=statistics.fmean([c.score if c is not None else 0.0 for c in results]) if graded else 0.0,
-            max_score=max(maxima, default=0.0),
-        ))
-    counts: Dict[str, int] = {}
+        checks.append(
+            CheckStats(
+                check=check,
+                passed=sum(1 for c in results if c is not None and c.passed),
+                graded=len(graded),
+                mean_score=statistics.fmean([c.score if c is not None else 0.0 for c in results])
+                if graded
+                else 0.0,
+                max_score=max(maxima, default=0.0),
+            )
+        )
+    counts: dict[str, int] = {}
     for record in graded:
         for key in record.mistakes:
             counts[key] = counts.get(key, 0) + 1
@@ -219,7 +230,7 @@ def class_stats(records: Sequence[Record]) -> ClassStats:
 # report.html
 
 
-def _mistake_descriptions() -> Dict[str, str]:
+def _mistake_descriptions() -> dict[str, str]:
     try:
         from grader.diagnosis import MISTAKES  # optional: the report falls back to the keys
     except ImportError:
@@ -234,13 +245,16 @@ def _e(value) -> str:
 _CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1080px;
   padding:0 1.2em;color:#1d2330;background:#fff}
-h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #dde}
+h1{font-size:1.6em;margin:.2em 0}
+h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #dde}
 .summary{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}
 .stat{border:1px solid #dde;border-radius:6px;padding:.5em 1em;min-width:7em}
 .stat dt{font-size:.8em;color:#556;text-transform:uppercase;letter-spacing:.04em}
 .stat dd{margin:0;font-size:1.5em;font-weight:600}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #eef}
-th{font-size:.85em;color:#556}th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #eef}
+th{font-size:.85em;color:#556}
+th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .bar{background:#e8ecf5;border-radius:3px;height:.9em;width:100%;min-width:8em}
 .bar span{display:block;height:100%;background:#3b6fd8;border-radius:3px}
 .bar.low span{background:#d8613b}
@@ -256,9 +270,15 @@ def _histogram_svg(stats: ClassStats) -> str:
     biggest = max((count for _, _, count in bins), default=0) or 1
     bar_w = (width - left - 10) / len(bins)
     plot_h = height - bottom - top
-    parts = [f'<svg id="histogram" role="img" aria-label="Score histogram" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}">']
-    parts.append(f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#889"/>')
+    parts = [
+        '<svg id="histogram" role="img" aria-label="Score histogram" '
+        f'width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">'
+    ]
+    parts.append(
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" '
+        'stroke="#889"/>'
+    )
     for i, (low, high, count) in enumerate(bins):
         h = plot_h * count / biggest
         x = left + i * bar_w
@@ -266,14 +286,22 @@ def _histogram_svg(stats: ClassStats) -> str:
         label = f"{format_number(low)}–{format_number(high)}"
         parts.append(
             f'<rect class="bin" data-low="{format_number(low)}" data-high="{format_number(high)}" '
-            f'data-count="{count}" x="{x + 2:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" fill="#3b6fd8">'
-            f'<title>{_e(label)}: {count}</title></rect>'
+            f'data-count="{count}" x="{x + 2:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" '
+            f'height="{h:.1f}" fill="#3b6fd8">'
+            f"<title>{_e(label)}: {count}</title></rect>"
         )
         if count:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{count}</text>')
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 15}" text-anchor="middle">{_e(label)}</text>')
-    parts.append(f'<text x="{left + (width - left) / 2:.1f}" y="{height - 6}" text-anchor="middle">score '
-                 f'(of {_e(format_number(stats.max_total))})</text>')
+            parts.append(
+                f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{count}</text>'
+            )
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 15}" text-anchor="middle">'
+            f"{_e(label)}</text>"
+        )
+    parts.append(
+        f'<text x="{left + (width - left) / 2:.1f}" y="{height - 6}" text-anchor="middle">score '
+        f"(of {_e(format_number(stats.max_total))})</text>"
+    )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -285,13 +313,15 @@ def _names(record: Record) -> str:
 def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
     """The whole page as a string (UTF-8 when written)."""
     descriptions = _mistake_descriptions()
-    out = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
-           '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           # no network even if a future edit slips in a URL: the page may only use itself
-           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-           "style-src 'unsafe-inline'; img-src data:\">",
-           f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-           f"<h1>{_e(title)}</h1>"]
+    out = [
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        # no network even if a future edit slips in a URL: the page may only use itself
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">",
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
+    ]
 
     mean = format_number(stats.mean) if stats.mean is not None else ""
     median = format_number(stats.median) if stats.median is not None else ""
@@ -299,37 +329,54 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
     for key, label, value, shown in (
         ("count", "graded", len(stats.graded), str(len(stats.graded))),
         ("mean", "mean score", mean, f"{stats.mean:.2f}" if stats.mean is not None else "—"),
-        ("median", "median score", median, format_number(stats.median) if stats.median is not None else "—"),
+        (
+            "median",
+            "median score",
+            median,
+            format_number(stats.median) if stats.median is not None else "—",
+        ),
         ("max-total", "out of", format_number(stats.max_total), format_number(stats.max_total)),
         ("errors", "grader failures", len(stats.errors), str(len(stats.errors))),
     ):
-        out.append(f'<div class="stat"><dt>{_e(label)}</dt>'
-                   f'<dd id="stat-{key}" data-value="{_e(value)}">{_e(shown)}</dd></div>')
+        out.append(
+            f'<div class="stat"><dt>{_e(label)}</dt>'
+            f'<dd id="stat-{key}" data-value="{_e(value)}">{_e(shown)}</dd></div>'
+        )
     out.append("</dl>")
 
     if stats.errors:
-        out.append('<div class="warn" id="grader-errors"><strong>The grader failed on our side for '
-                   f'{len(stats.errors)} submission(s).</strong> They have no grade in grades.csv (empty '
-                   'total); rerun the batch to retry them.<ul>')
+        out.append(
+            '<div class="warn" id="grader-errors"><strong>The grader failed on our side for '
+            f"{len(stats.errors)} submission(s).</strong> They have no grade in grades.csv (empty "
+            "total); rerun the batch to retry them.<ul>"
+        )
         for record in stats.errors:
-            out.append(f'<li class="grader-error" data-id="{_e(record.id)}">{_e(record.id)} '
-                       f'({_e(_names(record))}): {_e(record.error)}</li>')
+            out.append(
+                f'<li class="grader-error" data-id="{_e(record.id)}">{_e(record.id)} '
+                f"({_e(_names(record))}): {_e(record.error)}</li>"
+            )
         out.append("</ul></div>")
 
     out.append("<h2>Score histogram</h2>")
-    out.append(_histogram_svg(stats) if stats.graded else '<p class="muted">No graded submissions.</p>')
+    out.append(
+        _histogram_svg(stats) if stats.graded else '<p class="muted">No graded submissions.</p>'
+    )
 
     out.append("<h2>Checks</h2>")
-    out.append('<table id="checks"><thead><tr><th>check</th><th class="num">passed</th><th class="num">pass rate</th>'
-               '<th></th><th class="num">mean points</th></tr></thead><tbody>')
+    out.append(
+        '<table id="checks"><thead><tr><th>check</th><th class="num">passed</th>'
+        '<th class="num">pass rate</th>'
+        '<th></th><th class="num">mean points</th></tr></thead><tbody>'
+    )
     for c in stats.checks:
         rate = c.pass_rate
         low = " low" if rate < 0.5 else ""
         out.append(
-            f'<tr class="check" data-check="{_e(c.check)}" data-passed="{c.passed}" data-graded="{c.graded}" '
-            f'data-pass-rate="{format_number(rate)}" data-mean-score="{format_number(c.mean_score)}" '
+            f'<tr class="check" data-check="{_e(c.check)}" data-passed="{c.passed}" '
+            f'data-graded="{c.graded}" data-pass-rate="{format_number(rate)}" '
+            f'data-mean-score="{format_number(c.mean_score)}" '
             f'data-max-score="{format_number(c.max_score)}">'
-            f"<td><code>{_e(c.check)}</code></td><td class=\"num\">{c.passed} / {c.graded}</td>"
+            f'<td><code>{_e(c.check)}</code></td><td class="num">{c.passed} / {c.graded}</td>'
             f'<td class="num">{rate * 100:.0f}%</td>'
             f'<td><div class="bar{low}"><span style="width:{rate * 100:.1f}%"></span></div></td>'
             f'<td class="num">{c.mean_score:.2f} / {_e(format_number(c.max_score))}</td></tr>'
@@ -338,26 +385,39 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
 
     out.append("<h2>Common mistakes the grader diagnosed</h2>")
     if stats.mistakes:
-        out.append('<table id="mistakes"><thead><tr><th>mistake</th><th class="num">students</th><th>what it means</th>'
-                   "</tr></thead><tbody>")
+        out.append(
+            '<table id="mistakes"><thead><tr><th>mistake</th><th class="num">students</th>'
+            "<th>what it means</th>"
+            "</tr></thead><tbody>"
+        )
         for key, count in stats.mistakes:
-            out.append(f'<tr class="mistake" data-mistake="{_e(key)}" data-students="{count}">'
-                       f'<td><code>{_e(key)}</code></td><td class="num">{count}</td>'
-                       f"<td>{_e(descriptions.get(key, key))}</td></tr>")
+            out.append(
+                f'<tr class="mistake" data-mistake="{_e(key)}" data-students="{count}">'
+                f'<td><code>{_e(key)}</code></td><td class="num">{count}</td>'
+                f"<td>{_e(descriptions.get(key, key))}</td></tr>"
+            )
         out.append("</tbody></table>")
     else:
         out.append('<p class="muted" id="mistakes">No common mistake was diagnosed.</p>')
 
     out.append("<h2>Slowest submissions</h2>")
-    out.append('<table id="slowest"><thead><tr><th>submission</th><th>submitters</th><th class="num">grading time</th>'
-               '<th class="num">total</th></tr></thead><tbody>')
+    out.append(
+        '<table id="slowest"><thead><tr><th>submission</th><th>submitters</th>'
+        '<th class="num">grading time</th>'
+        '<th class="num">total</th></tr></thead><tbody>'
+    )
     for record in stats.slowest:
         total = format_number(record.total) if record.total is not None else "grader failed"
-        out.append(f'<tr class="slow" data-id="{_e(record.id)}" data-seconds="{format_number(record.seconds)}">'
-                   f"<td>{_e(record.id)}</td><td>{_e(_names(record))}</td>"
-                   f'<td class="num">{record.seconds:.1f} s</td><td class="num">{_e(total)}</td></tr>')
+        out.append(
+            f'<tr class="slow" data-id="{_e(record.id)}" '
+            f'data-seconds="{format_number(record.seconds)}">'
+            f"<td>{_e(record.id)}</td><td>{_e(_names(record))}</td>"
+            f'<td class="num">{record.seconds:.1f} s</td><td class="num">{_e(total)}</td></tr>'
+        )
     out.append("</tbody></table>")
-    out.append(f'<p class="muted">{len(stats.records)} submission(s); per-submission results are in '
-               "<code>results/</code>, grades in <code>grades.csv</code>.</p>")
+    out.append(
+        f'<p class="muted">{len(stats.records)} submission(s); per-submission results are in '
+        "<code>results/</code>, grades in <code>grades.csv</code>.</p>"
+    )
     out.append("</body></html>\n")
     return "\n".join(out)

@@ -77,7 +77,9 @@ def _number(raw, kind, minimum, where, problems):
     try:
         value = kind(raw)
     except ValueError:
-        problems.append(f"{where} must be {'an integer' if kind is int else 'a number'}, got {raw!r}")
+        problems.append(
+            f"{where} must be {'an integer' if kind is int else 'a number'}, got {raw!r}"
+        )
         return None
     if not math.isfinite(value) or value < minimum:
         problems.append(f"{where} must be at least {minimum}, got {raw!r}")
@@ -128,7 +130,9 @@ def load(path=None) -> Config:
     limit_values = {}
     for key, (attr, kind, minimum) in _LIMIT_KEYS.items():
         if key in limit_items:
-            limit_values[attr] = _number(limit_items[key], kind, minimum, f"[limits] {key}", problems)
+            limit_values[attr] = _number(
+                limit_items[key], kind, minimum, f"[limits] {key}", problems
+            )
 
     result_items = section_items("results", ("visibility", "stdout_visibility"))
     top_vis = {
@@ -145,7 +149,11 @@ def load(path=None) -> Config:
             if "points" in items
             else None
         )
-        vis = _visibility(items["visibility"], f"[{check_id}] visibility", problems) if "visibility" in items else None
+        vis = (
+            _visibility(items["visibility"], f"[{check_id}] visibility", problems)
+            if "visibility" in items
+            else None
+        )
         checks[check_id] = CheckSettings(points, vis)
 
     if not problems and sum(c.points for c in checks.values()) <= 0:

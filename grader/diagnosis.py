@@ -84,7 +84,13 @@ def diagnose_estep(got, X, priors, mus, variances, exclude=()) -> list:
     ]
     k = priors.size
     got = np.asarray(got)
-    if "two_clusters_hardcoded" not in found and k != 2 and got.ndim == 2 and 2 in got.shape and k not in got.shape:
+    if (
+        "two_clusters_hardcoded" not in found
+        and k != 2
+        and got.ndim == 2
+        and 2 in got.shape
+        and k not in got.shape
+    ):
         found.append("two_clusters_hardcoded")
     return found
 
@@ -129,7 +135,9 @@ def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
     if n_k.size > 2:
         # Hint-style code written for two clusters updates components 0 and 1 correctly
         # (each component's update reads only its own column) and leaves the rest as they were.
-        for name, correct, old in zip(("priors", "mus", "variances"), (priors, mus, variances), before):
+        for name, correct, old in zip(
+            ("priors", "mus", "variances"), (priors, mus, variances), before
+        ):
             partial = np.array(old, dtype=float)
             partial[:2] = correct[:2]
             out[name]["two_clusters_hardcoded"] = [partial]
@@ -138,7 +146,11 @@ def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
 
 def diagnose_mstep(param, got, mutants) -> list:
     """Keys whose stored ``param`` (priors/mus/variances) equals ``got``."""
-    return [key for key, candidates in mutants[param].items() if any(matches(got, c) for c in candidates)]
+    return [
+        key
+        for key, candidates in mutants[param].items()
+        if any(matches(got, c) for c in candidates)
+    ]
 
 
 def describe(keys) -> str:

@@ -25,7 +25,6 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
 
 METADATA_NAME = "submission_metadata.yml"
 SUBMISSION_DIR_RE = re.compile(r"^submission_([A-Za-z0-9_-]{1,64})$")
@@ -59,9 +58,9 @@ class Submission:
     """
 
     id: str
-    path: Optional[Path]
+    path: Path | None
     note: str = ""
-    submitters: Tuple[Submitter, ...] = ()
+    submitters: tuple[Submitter, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -84,9 +83,26 @@ class Submission:
 _TOP_KEY_RE = re.compile(r"""^(['"]?)(submission_[A-Za-z0-9_-]{1,64})\1:\s*(#.*)?$""")
 _FIELD_RE = re.compile(r"^:([a-z_]+):(?:\s+(.*))?$")
 _SUBMITTER_FIELDS = ("name", "sid", "email")
-_DQ_ESCAPES = {"0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v",
-               "f": "\f", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\",
-               "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
+_DQ_ESCAPES = {
+    "0": "\0",
+    "a": "\a",
+    "b": "\b",
+    "t": "\t",
+    "\t": "\t",
+    "n": "\n",
+    "v": "\v",
+    "f": "\f",
+    "r": "\r",
+    "e": "\x1b",
+    " ": " ",
+    '"': '"',
+    "/": "/",
+    "\\": "\\",
+    "N": "\x85",
+    "_": "\xa0",
+    "L": "\u2028",
+    "P": "\u2029",
+}
 _DQ_ESCAPE_RE = re.compile(r"\\(x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8}|.)", re.S)
 
 
@@ -100,7 +116,7 @@ def _unescape_double(text: str) -> str:
     return _DQ_ESCAPE_RE.sub(repl, text)
 
 
-def _scalar(lines: List[str]) -> str:
+def _scalar(lines: list[str]) -> str:
     """Decode one YAML scalar from its first-line text and any continuation lines.
 
     Handles plain, 'single' and "double" quoted scalars (folded over several lines) and the
@@ -123,29 +139,35 @@ def _scalar(lines: List[str]) -> str:
     if first[:1] == '"':
         text = first
         for line in rest:  # a trailing backslash joins lines without a space
-            text = text[:-1] + line if text.endswith("\\") and not text.endswith("\\\\") else text + " " + line
+            text = (
+                text[:-1] + line
+                if text.endswith("\\") and not text.endswith("\\\\")
+                else text + " " + line
+            )
         if len(text) >= 2 and text.endswith('"') and not text.endswith('\\"'):
             text = text[1:-1]
         else:
             text = text[1:]
         return _unescape_double(text)
     text = " ".join([first] + rest)
-    return re.split(r"\s#", text, maxsplit=1)[0].strip()  # " #" starts a comment after a plain scalar
+    return re.split(r"\s#", text, maxsplit=1)[
+        0
+    ].strip()  # " #" starts a comment after a plain scalar
 
 
-def parse_metadata(text: str) -> Dict[str, Tuple[Submitter, ...]]:
+def parse_metadata(text: str) -> dict[str, tuple[Submitter, ...]]:
     """``submission_metadata.yml`` text -> {"submission_<id>": (Submitter, ...)}.
 
     A line scanner for exactly the shape Gradescope writes (see the comment above); every line
     it does not recognise is ignored, so extra keys (``:created_at:``, ``:score:``,
     ``:results:``, ``:history:``) cost nothing. Entries without ``:submitters:`` map to ().
     """
-    result: Dict[str, List[Dict[str, List[str]]]] = {}
+    result: dict[str, list[dict[str, list[str]]]] = {}
     current = None  # top-level key being read
     child_indent = None  # indentation of that entry's own keys
     in_submitters = False
     dash_indent = None  # indentation of the "- " that opens each submitter
-    item: Optional[Dict[str, List[str]]] = None  # field -> [first line, continuation lines...]
+    item: dict[str, list[str]] | None = None  # field -> [first line, continuation lines...]
     field_indent = None  # column of each submitter's fields
     last_field = None
 
@@ -160,7 +182,14 @@ def parse_metadata(text: str) -> Dict[str, Tuple[Submitter, ...]]:
             current = m.group(2) if m else None
             if current is not None:
                 result.setdefault(current, [])
-            child_indent, in_submitters, dash_indent, item, field_indent, last_field = None, False, None, None, None, None
+            child_indent, in_submitters, dash_indent, item, field_indent, last_field = (
+                None,
+                False,
+                None,
+                None,
+                None,
+                None,
+            )
             continue
         if current is None:
             continue
@@ -199,7 +228,10 @@ def parse_metadata(text: str) -> Dict[str, Tuple[Submitter, ...]]:
         # anything else: not part of the shape we read; ignored
 
     return {
-        key: tuple(Submitter(**{f: _scalar(fields.get(f, [])) for f in _SUBMITTER_FIELDS}) for fields in items)
+        key: tuple(
+            Submitter(**{f: _scalar(fields.get(f, [])) for f in _SUBMITTER_FIELDS})
+            for fields in items
+        )
         for key, items in result.items()
     }
 
@@ -208,7 +240,7 @@ def parse_metadata(text: str) -> Dict[str, Tuple[Submitter, ...]]:
 # zip input
 
 
-def _member_target(dest: Path, info: zipfile.ZipInfo) -> Optional[Path]:
+def _member_target(dest: Path, info: zipfile.ZipInfo) -> Path | None:
     """Where a member may be written under ``dest``, or None to skip it; raises if hostile."""
     name = info.filename.replace("\\", "/")  # zips made on Windows may use backslashes
     parts = [p for p in name.split("/") if p not in ("", ".")]
@@ -243,7 +275,9 @@ def safe_extract(zip_path: Path, dest: Path) -> Path:
     with archive:
         infos = archive.infolist()
         if len(infos) > MAX_ZIP_MEMBERS:
-            raise ExportError(f"{zip_path}: {len(infos)} members, more than the {MAX_ZIP_MEMBERS} allowed")
+            raise ExportError(
+                f"{zip_path}: {len(infos)} members, more than the {MAX_ZIP_MEMBERS} allowed"
+            )
         targets = [(info, _member_target(dest, info)) for info in infos]  # check all before writing
         total = 0
         for info, target in targets:
@@ -264,9 +298,14 @@ def safe_extract(zip_path: Path, dest: Path) -> Path:
                     written += len(chunk)
                     total += len(chunk)
                     if written > MAX_MEMBER_BYTES:
-                        raise ExportError(f"refusing zip member {info.filename!r}: larger than {MAX_MEMBER_BYTES} bytes")
+                        raise ExportError(
+                            f"refusing zip member {info.filename!r}: "
+                            f"larger than {MAX_MEMBER_BYTES} bytes"
+                        )
                     if total > MAX_TOTAL_BYTES:
-                        raise ExportError(f"{zip_path}: more than {MAX_TOTAL_BYTES} bytes uncompressed")
+                        raise ExportError(
+                            f"{zip_path}: more than {MAX_TOTAL_BYTES} bytes uncompressed"
+                        )
                     out.write(chunk)
             os.chmod(target, 0o644)
     return dest
@@ -283,13 +322,18 @@ def safe_id(text: str) -> str:
 
 
 def _visible_children(directory: Path):
-    return sorted(c for c in directory.iterdir() if not c.name.startswith(".") and c.name not in IGNORED_NAMES)
+    return sorted(
+        c for c in directory.iterdir() if not c.name.startswith(".") and c.name not in IGNORED_NAMES
+    )
 
 
 def _looks_like_export(directory: Path) -> bool:
     if (directory / METADATA_NAME).is_file():
         return True
-    return any(c.is_dir() and not c.is_symlink() and SUBMISSION_DIR_RE.match(c.name) for c in _visible_children(directory))
+    return any(
+        c.is_dir() and not c.is_symlink() and SUBMISSION_DIR_RE.match(c.name)
+        for c in _visible_children(directory)
+    )
 
 
 def export_root(directory: Path) -> Path:
@@ -313,12 +357,16 @@ def _find(folder: Path):
     return find_submission(folder)
 
 
-def _export_submissions(root: Path) -> List[Submission]:
+def _export_submissions(root: Path) -> list[Submission]:
     metadata_path = root / METADATA_NAME
-    metadata: Dict[str, Tuple[Submitter, ...]] = {}
+    metadata: dict[str, tuple[Submitter, ...]] = {}
     if metadata_path.is_file() and not metadata_path.is_symlink():
         metadata = parse_metadata(metadata_path.read_text(encoding="utf-8", errors="replace"))
-    folders = {c.name: c for c in _visible_children(root) if c.is_dir() and not c.is_symlink() and SUBMISSION_DIR_RE.match(c.name)}
+    folders = {
+        c.name: c
+        for c in _visible_children(root)
+        if c.is_dir() and not c.is_symlink() and SUBMISSION_DIR_RE.match(c.name)
+    }
     submissions = []
     for key in sorted(set(folders) | set(metadata)):
         sub_id = SUBMISSION_DIR_RE.match(key).group(1)
@@ -330,8 +378,12 @@ def _export_submissions(root: Path) -> List[Submission]:
     return submissions
 
 
-def _plain_submissions(directory: Path) -> List[Submission]:
-    files = [c for c in _visible_children(directory) if c.suffix.lower() == ".py" and c.is_file() and not c.is_symlink()]
+def _plain_submissions(directory: Path) -> list[Submission]:
+    files = [
+        c
+        for c in _visible_children(directory)
+        if c.suffix.lower() == ".py" and c.is_file() and not c.is_symlink()
+    ]
     submissions, seen = [], set()
     for path in files:
         base = safe_id(path.stem)
@@ -344,7 +396,7 @@ def _plain_submissions(directory: Path) -> List[Submission]:
     return submissions
 
 
-def load_export(source: Path, scratch: Path) -> List[Submission]:
+def load_export(source: Path, scratch: Path) -> list[Submission]:
     """The submissions in ``source`` (export folder, export zip, or folder of .py files).
 
     ``scratch``: an empty directory the caller owns and removes afterwards; a zip is extracted
@@ -366,4 +418,3 @@ def load_export(source: Path, scratch: Path) -> List[Submission]:
             f"{METADATA_NAME}, or .py files)"
         )
     return sorted(submissions, key=lambda s: s.id)
-

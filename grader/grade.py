@@ -20,7 +20,8 @@ from pathlib import Path
 from gradescope_utils.autograder_utils.decorators import number, visibility, weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
-from grader import checks, config as config_module, lockdown, report
+from grader import checks, lockdown, report
+from grader import config as config_module
 from grader.config import CHECK_IDS
 
 MISSING_MESSAGE = (
@@ -118,7 +119,9 @@ def _run(cfg, run_check, *, note, started, extra):
     captured = {}
 
     def post_process(json_data):
-        captured["data"] = _results(cfg, outcomes, note=note, started=started, extra=extra, into=json_data)
+        captured["data"] = _results(
+            cfg, outcomes, note=note, started=started, extra=extra, into=json_data
+        )
 
     runner = JSONTestRunner(stream=io.StringIO(), post_processor=post_process, failure_prefix="")
     runner.run(_suite(cfg, run_check, outcomes))
@@ -137,12 +140,20 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
-        report.write_atomic(results_path, _results(cfg, {}, note=note, started=started, extra={"complete": False}))
+        report.write_atomic(
+            results_path, _results(cfg, {}, note=note, started=started, extra={"complete": False})
+        )
 
     submission = Path(submission) if submission is not None else None
     extra = {"submission": submission.name if submission else None, "complete": True}
     if submission is None or not submission.is_file():
-        data = _run(cfg, lambda _id: checks.Outcome(False, MISSING_MESSAGE), note=note, started=started, extra=extra)
+        data = _run(
+            cfg,
+            lambda _id: checks.Outcome(False, MISSING_MESSAGE),
+            note=note,
+            started=started,
+            extra=extra,
+        )
     else:
         from grader.sandbox import Sandbox, SandboxError
 
@@ -150,12 +161,24 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
             with Sandbox(submission, limits or limits_from(cfg)) as sandbox:
                 sandbox.start()  # the worker imports numpy while we load the reference
                 ctx = checks.Context(sandbox, checks.load_reference())
-                data = _run(cfg, lambda check_id: checks.run(check_id, ctx), note=note, started=started, extra=extra)
+                data = _run(
+                    cfg,
+                    lambda check_id: checks.run(check_id, ctx),
+                    note=note,
+                    started=started,
+                    extra=extra,
+                )
         except SandboxError as exc:
             print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
             message = OUR_SIDE_MESSAGE.format(error=exc)
             extra["grader_error"] = str(exc)
-            data = _run(cfg, lambda _id: checks.Outcome(False, message, internal_error=True), note=note, started=started, extra=extra)
+            data = _run(
+                cfg,
+                lambda _id: checks.Outcome(False, message, internal_error=True),
+                note=note,
+                started=started,
+                extra=extra,
+            )
 
     found = report.problems(data)
     if found:  # never expected: our own output failed our own validation
@@ -171,10 +194,23 @@ def main(argv):
         description="Grade one gmm1d.py submission: prints a table and writes a Gradescope results.json.",
         epilog="Subcommands: 'python -m grader autograde' (the Gradescope flow), 'python -m grader batch' (a class export).",
     )
-    parser.add_argument("submission", type=Path, help="the student's gmm1d.py (a missing file is graded as 'nothing uploaded')")
-    parser.add_argument("--results", type=Path, default=Path("results/results.json"), help="where to write results.json (default: %(default)s)")
-    parser.add_argument("--config", type=Path, default=None, help="grading config (default: grader/config.ini)")
-    parser.add_argument("--note", default="", help="text put first in the feedback (e.g. which file was graded)")
+    parser.add_argument(
+        "submission",
+        type=Path,
+        help="the student's gmm1d.py (a missing file is graded as 'nothing uploaded')",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=Path("results/results.json"),
+        help="where to write results.json (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="grading config (default: grader/config.ini)"
+    )
+    parser.add_argument(
+        "--note", default="", help="text put first in the feedback (e.g. which file was graded)"
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
     args = parser.parse_args(argv)
     try:

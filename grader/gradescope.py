@@ -100,9 +100,14 @@ def find_submission(directory):
 
     files = list(itertools.islice(_walk_files(directory), MAX_FILES))
     python_files = [p for p in files if p.suffix.lower() == ".py"]
-    candidates = sorted((p for p in python_files if _defines_class(p)), key=lambda p: _preference(p, directory))
+    candidates = sorted(
+        (p for p in python_files if _defines_class(p)), key=lambda p: _preference(p, directory)
+    )
     if not candidates:
-        candidates = sorted((p for p in python_files if p.name.lower() == wanted), key=lambda p: _preference(p, directory))
+        candidates = sorted(
+            (p for p in python_files if p.name.lower() == wanted),
+            key=lambda p: _preference(p, directory),
+        )
     if candidates:
         chosen, others = candidates[0], candidates[1:]
         rel = chosen.relative_to(directory)
@@ -111,10 +116,16 @@ def find_submission(directory):
             note += f" (no file was named `{wanted}` at the top level of your upload)"
         note += "."
         if others:
-            note += f" Also defining `class {paths.CLASS_NAME}`, not graded: {_listing(others, directory)}."
+            note += (
+                f" Also defining `class {paths.CLASS_NAME}`, not graded: "
+                f"{_listing(others, directory)}."
+            )
         return chosen, note
 
-    note = f"No `{wanted}` was found, and no Python file in your upload defines `class {paths.CLASS_NAME}`."
+    note = (
+        f"No `{wanted}` was found, and no Python file in your upload defines "
+        f"`class {paths.CLASS_NAME}`."
+    )
     if files:
         note += f" Your upload contained: {_listing(files, directory)}."
     else:
@@ -134,14 +145,20 @@ def _student_names(metadata_path: Path) -> str:
 
 
 def main(argv=None):
-    """``python -m grader autograde [--submission DIR] [--results PATH]``; 0 once results are written.
+    """``python -m grader autograde [--submission DIR] [--results PATH]``; 0 once results exist.
 
     Any exception (including ``grader.sandbox.SandboxError``: our side, not the student's)
     propagates: ``run_autograder`` then writes a fallback results.json explaining the failure.
     """
-    parser = argparse.ArgumentParser(prog="python -m grader autograde", description=__doc__.split("\n")[0])
-    parser.add_argument("--submission", type=Path, default=None, help="default: $AUTOGRADER_ROOT/submission")
-    parser.add_argument("--results", type=Path, default=None, help="default: $AUTOGRADER_ROOT/results/results.json")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader autograde", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--submission", type=Path, default=None, help="default: $AUTOGRADER_ROOT/submission"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=None, help="default: $AUTOGRADER_ROOT/results/results.json"
+    )
     args = parser.parse_args(argv)
     submission_dir = args.submission or paths.submission_dir()
     results_path = args.results or paths.results_json()

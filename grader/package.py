@@ -26,7 +26,12 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can store
 EXECUTABLE = {"setup.sh", "run_autograder"}
 
 AUTOGRADER_FILES = [
-    "setup.sh", "run_autograder", "requirements.txt", "requirements-lock.txt", "grader/config.ini", "solution/gmm1d.py",
+    "setup.sh",
+    "run_autograder",
+    "requirements.txt",
+    "requirements-lock.txt",
+    "grader/config.ini",
+    "solution/gmm1d.py",
 ]
 AUTOGRADER_GLOBS = ["grader/**/*.py"]
 HANDOUT_FILES = ["gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md"]
@@ -61,7 +66,7 @@ def _raises_not_implemented(function: ast.FunctionDef) -> bool:
 
 
 def check_stub(source: str) -> None:
-    """Raise PackageError unless ``GMM1D.estep`` and ``GMM1D.mstep`` still raise NotImplementedError.
+    """PackageError unless ``GMM1D.estep`` and ``GMM1D.mstep`` still raise NotImplementedError.
 
     A guard against shipping a finished ``gmm1d.py`` (say, the solution copied over the stub
     while testing) to every student.
@@ -119,10 +124,14 @@ BUILDERS = {"autograder": build_autograder, "handout": build_handout}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m grader.package", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.package", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("kind", choices=sorted(BUILDERS))
     parser.add_argument("--out", type=Path, default=None, help="default: dist/<kind>.zip")
-    parser.add_argument("--root", type=Path, default=PROJECT_ROOT, help="project to package (default: this one)")
+    parser.add_argument(
+        "--root", type=Path, default=PROJECT_ROOT, help="project to package (default: this one)"
+    )
     args = parser.parse_args(argv)
     out = args.out or args.root / DEFAULT_OUT[args.kind]
     try:

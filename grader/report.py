@@ -77,7 +77,8 @@ def repair(json_data, tests, *, output, execution_time, visibility, stdout_visib
     json_data["stdout_visibility"] = stdout_visibility
     # extra_data holds the submission's file name, which may be any bytes (not UTF-8).
     json_data["extra_data"] = {
-        key: clean_text(value, 300) if isinstance(value, str) else value for key, value in (extra or {}).items()
+        key: clean_text(value, 300) if isinstance(value, str) else value
+        for key, value in (extra or {}).items()
     }
     return json_data
 
@@ -99,7 +100,9 @@ def problems(data) -> list:
         found.append("execution_time is not a number")
     for t in tests:
         if not 0 <= t["score"] <= t["max_score"]:
-            found.append(f"test {t.get('number')}: score {t['score']} outside [0, {t['max_score']}]")
+            found.append(
+                f"test {t.get('number')}: score {t['score']} outside [0, {t['max_score']}]"
+            )
     return found
 
 
@@ -132,7 +135,10 @@ def format_table(data, width=110) -> str:
         check = t.get("extra_data", {}).get("check", t["name"])
         points = f"{t['score']:g}/{t['max_score']:g}"
         status = "PASS" if t["status"] == "passed" else "FAIL"
-        lines.append(f"{t['number']:>2}  {check:<16} {points:>7}  {status:<6}  {_first_line(t.get('output', ''), width - 37)}")
+        lines.append(
+            f"{t['number']:>2}  {check:<16} {points:>7}  {status:<6}  "
+            f"{_first_line(t.get('output', ''), width - 37)}"
+        )
     total = sum(t["max_score"] for t in data["tests"])
     lines += ["-" * width, f"Total: {data['score']:g}/{total:g}   ({data['execution_time']:.2f} s)"]
     return "\n".join(lines)

@@ -263,7 +263,11 @@ def _check_values(op, values):
 
 def _check_reply(op, call_id, header, arrays):
     """(kind, error, values, arrays) of a "reply" frame, validated; raises ProtocolError."""
-    if header.get("type") != "reply" or type(header.get("id")) is not int or header["id"] != call_id:
+    if (
+        header.get("type") != "reply"
+        or type(header.get("id")) is not int
+        or header["id"] != call_id
+    ):
         raise ProtocolError("reply to another request")
     kind = header.get("kind")
     error = header.get("error")
@@ -295,7 +299,7 @@ def _check_reply(op, call_id, header, arrays):
 # --- starting the worker -------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def worker_source():
     """The ``-c`` program: grader/protocol.py and grader/worker.py as source text.
 
@@ -356,7 +360,9 @@ def sandbox_account():
 
 
 def _uid_range(grader_pid):
-    return range(paths.SANDBOX_UID_BASE + 64 * grader_pid, paths.SANDBOX_UID_BASE + 64 * (grader_pid + 1))
+    return range(
+        paths.SANDBOX_UID_BASE + 64 * grader_pid, paths.SANDBOX_UID_BASE + 64 * (grader_pid + 1)
+    )
 
 
 def kill_workers_of(grader_pid) -> int:
@@ -425,7 +431,12 @@ def _environment(private_dir):
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    for name in (
+        "OPENBLAS_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    ):
         env[name] = "1"  # one BLAS thread: faster here, and RLIMIT_NPROC=0 forbids threads
     return env
 
@@ -793,7 +804,9 @@ class Sandbox:
             if timeout < self.limits.call_timeout:
                 return Reply("timeout", f"{label} was stopped: {self._budget_message()}")
             if stage is None:
-                return Reply("timeout", f"{label} did not answer within {self.limits.call_timeout:g} s")
+                return Reply(
+                    "timeout", f"{label} did not answer within {self.limits.call_timeout:g} s"
+                )
             self._hung[stage] = label
             return Reply("timeout", f"{label} did not return within {self.limits.call_timeout:g} s")
         # status == "dead"
@@ -822,7 +835,8 @@ class Sandbox:
         worker = self._worker = self._spawn()
         capture.private_dir = worker.private_dir
         budget_stop = Reply(
-            "timeout", f"importing {paths.SUBMISSION_FILENAME} was stopped: {self._budget_message()}"
+            "timeout",
+            f"importing {paths.SUBMISSION_FILENAME} was stopped: {self._budget_message()}",
         )
         try:
             status, header, _ = self._exchange(worker, capture, deadline)
@@ -928,7 +942,12 @@ class Sandbox:
             os.close(request_read)
             os.close(reply_write)
         return _Worker(
-            proc, private_dir, request_write, reply_read, self.limits.reply_bytes, account is not None
+            proc,
+            private_dir,
+            request_write,
+            reply_read,
+            self.limits.reply_bytes,
+            account is not None,
         )
 
     def _who(self):
@@ -1076,7 +1095,9 @@ class Sandbox:
         if status is None:
             return "the process running your code stopped answering (it closed its channel)", {}
         if status >= 0:
-            return f"the process running your code exited (exit code {status})", {"exit_code": status}
+            return f"the process running your code exited (exit code {status})", {
+                "exit_code": status
+            }
         number = -status
         hints = {
             signal.SIGKILL: "memory limit?",

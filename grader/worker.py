@@ -172,7 +172,10 @@ def load_submission(path, class_name):
                 continue
             if key == class_name:
                 found = value
-            if issubclass(type(value), type) and type.__dict__["__module__"].__get__(value) == module_name:
+            if (
+                issubclass(type(value), type)
+                and type.__dict__["__module__"].__get__(value) == module_name
+            ):
                 classes.append(_short(key, 80))
     except BaseException as exc:
         return None, {"status": "import_error", "error": describe_exception(exc, path)}
@@ -180,7 +183,11 @@ def load_submission(path, class_name):
     if found is None:
         return None, {"status": "no_class", "classes": classes}
     if not issubclass(type(found), type):
-        return None, {"status": "not_a_class", "found_type": type_name(type(found)), "classes": classes}
+        return None, {
+            "status": "not_a_class",
+            "found_type": type_name(type(found)),
+            "classes": classes,
+        }
     return found, {"status": "ok", "classes": classes}
 
 
@@ -314,14 +321,18 @@ class Worker:
             num, _ = read_param(model, "num_gaussians")
             values["num_gaussians"] = None
             try:  # an int subclass may override __int__ and friends
-                if issubclass(type(num), (int, np.integer)) and not issubclass(type(num), (bool, np.bool_)):
+                if issubclass(type(num), (int, np.integer)) and not issubclass(
+                    type(num), (bool, np.bool_)
+                ):
                     number = int(num)
                     if type(number) is int and abs(number) < 2**62:
                         values["num_gaussians"] = number
             except BaseException:
                 pass
             try:
-                values["num_gaussians_repr"] = "(missing)" if num is _Missing else _short(repr(num), 100)
+                values["num_gaussians_repr"] = (
+                    "(missing)" if num is _Missing else _short(repr(num), 100)
+                )
             except BaseException:
                 values["num_gaussians_repr"] = "(repr failed)"
             values["param_types"] = {

@@ -37,7 +37,10 @@ def _styled(template, values):
 
 
 def _params(model):
-    return {name: np.asarray(getattr(model, name), dtype=float).ravel() for name in ("priors", "mus", "variances")}
+    return {
+        name: np.asarray(getattr(model, name), dtype=float).ravel()
+        for name in ("priors", "mus", "variances")
+    }
 
 
 class FakeSandbox:

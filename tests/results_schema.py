@@ -75,7 +75,9 @@ def problems(raw_bytes):
     if "output" in data and not isinstance(data["output"], str):
         found.append("top-level output is not a string")
     elif isinstance(data.get("output"), str) and len(data["output"]) > MAX_OUTPUT_CHARS:
-        found.append(f"top-level output has {len(data['output'])} characters (cap {MAX_OUTPUT_CHARS})")
+        found.append(
+            f"top-level output has {len(data['output'])} characters (cap {MAX_OUTPUT_CHARS})"
+        )
     if "visibility" in data and data["visibility"] not in VISIBILITIES:
         found.append(f"top-level visibility {data['visibility']!r:.80} not in {VISIBILITIES}")
     tests = data.get("tests")

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ FIXTURE = Path(__file__).parent / "batch_export"
 
 # A stand-in for `python -m grader FILE --results PATH`: the first word of the "submission"
 # says what to do, so the batch's handling of every way a grading can end is tested in seconds.
-FAKE_GRADER = r'''
+FAKE_GRADER = r"""
 import json, os, subprocess, sys, time
 sub, results, note = sys.argv[1], sys.argv[2], sys.argv[3]
 with open(os.environ["FAKE_GRADER_LOG"], "a") as log:
@@ -48,7 +47,7 @@ tests = [{"name": f"Check {i}", "number": str(i + 1), "score": s, "max_score": 5
 data = {"score": sum(scores), "execution_time": 0.01, "output": note, "tests": tests,
         "extra_data": {"complete": complete}}
 open(results, "w").write(json.dumps(data))
-'''
+"""
 
 
 @pytest.fixture
@@ -99,19 +98,38 @@ def _alive(pid):
 
 
 def test_every_ending_of_a_grading_is_recorded_and_the_batch_carries_on(tmp_path, fake):
-    folder = _plain(tmp_path, {
-        "good.py": "ok 5 5", "half.py": "ok 5 2.5", "crash.py": "crash", "hang.py": "hang",
-        "nan.py": "nan", "cut.py": "placeholder",
-    })
+    folder = _plain(
+        tmp_path,
+        {
+            "good.py": "ok 5 5",
+            "half.py": "ok 5 2.5",
+            "crash.py": "crash",
+            "hang.py": "hang",
+            "nan.py": "nan",
+            "cut.py": "placeholder",
+        },
+    )
     out = tmp_path / "out"
-    records, outcomes = run_batch(folder, out, jobs=3, timeout=3, command=fake.command, progress_stream=io.StringIO())
+    records, outcomes = run_batch(
+        folder, out, jobs=3, timeout=3, command=fake.command, progress_stream=io.StringIO()
+    )
 
     status = {o.id: o.status for o in outcomes}
-    assert status == {"good": "graded", "half": "graded", "crash": "failed", "hang": "failed",
-                      "nan": "failed", "cut": "failed"}
+    assert status == {
+        "good": "graded",
+        "half": "graded",
+        "crash": "failed",
+        "hang": "failed",
+        "nan": "failed",
+        "cut": "failed",
+    }
     rows = {r["submission_id"]: r for r in _csv(out / "grades.csv")}
     assert list(rows) == ["crash", "cut", "good", "half", "hang", "nan"]  # sorted by id
-    assert (rows["good"]["total"], rows["good"]["check_0"], rows["good"]["check_1"]) == ("10", "5", "5")
+    assert (rows["good"]["total"], rows["good"]["check_0"], rows["good"]["check_1"]) == (
+        "10",
+        "5",
+        "5",
+    )
     assert (rows["half"]["total"], rows["half"]["check_1"]) == ("7.5", "2.5")
     for bad in ["crash", "hang", "nan", "cut"]:  # no grade, not a zero
         assert rows[bad]["total"] == "" and rows[bad]["check_0"] == ""
@@ -146,7 +164,11 @@ def test_rerun_skips_graded_retries_failed_and_redo_regrades_all(tmp_path, fake)
     assert fake.calls() == ["c.py"]
     assert sorted(o.id for o in outcomes if o.status == "skipped") == ["a", "b"]
     assert "2 already graded, skipped" in stream.getvalue()
-    assert [r["total"] for r in _csv(out / "grades.csv")] == ["10", "5", "2"]  # rebuilt from all files
+    assert [r["total"] for r in _csv(out / "grades.csv")] == [
+        "10",
+        "5",
+        "2",
+    ]  # rebuilt from all files
 
     fake.reset()
     (folder / "a.py").write_text("ok 0 0")
@@ -167,7 +189,9 @@ def test_a_corrupted_results_file_is_regraded_not_trusted(tmp_path, fake):
 
 def test_export_folder_metadata_missing_file_and_note(tmp_path, fake):
     out = tmp_path / "out"
-    records, _ = run_batch(FIXTURE, out, jobs=2, command=fake.command, progress_stream=io.StringIO())
+    records, _ = run_batch(
+        FIXTURE, out, jobs=2, command=fake.command, progress_stream=io.StringIO()
+    )
     # nothing gradable in 1003: the grader gets a path that does not exist
     assert "gmm1d.py (missing)" in fake.calls()
     # the note saying which file was graded reaches the grader
@@ -182,9 +206,20 @@ def test_export_folder_metadata_missing_file_and_note(tmp_path, fake):
 
 def test_csv_cells_cannot_start_a_formula_and_numbers_are_clean(tmp_path):
     records = [
-        Record("s1", names=("=cmd|'/c calc'!A1",), sids=("+1",), emails=("@x",), total=0.1 + 0.2,
-               checks={"c": CheckResult(0.1 + 0.2, 1.0, False)}),
-        Record("s2", names=("-2+3", "Plain Name"), total=10.0, checks={"c": CheckResult(-1.0, 1.0, False)}),
+        Record(
+            "s1",
+            names=("=cmd|'/c calc'!A1",),
+            sids=("+1",),
+            emails=("@x",),
+            total=0.1 + 0.2,
+            checks={"c": CheckResult(0.1 + 0.2, 1.0, False)},
+        ),
+        Record(
+            "s2",
+            names=("-2+3", "Plain Name"),
+            total=10.0,
+            checks={"c": CheckResult(-1.0, 1.0, False)},
+        ),
         Record("s0", names=("\tTab",), total=None, error="crashed"),
     ]
     write_grades_csv(tmp_path / "g.csv", records)
@@ -231,7 +266,11 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
 def short_config(tmp_path_factory):
     """grader/config.ini with shorter limits, so the hanging upload costs seconds, not 20 s."""
     text = (paths.CONFIG_PATH).read_text()
-    for key, value in [("call_timeout_seconds", "5"), ("startup_timeout_seconds", "5"), ("total_budget_seconds", "40")]:
+    for key, value in [
+        ("call_timeout_seconds", "5"),
+        ("startup_timeout_seconds", "5"),
+        ("total_budget_seconds", "40"),
+    ]:
         text, n = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {value}", text)
         assert n == 1, key
     path = tmp_path_factory.mktemp("config") / "config.ini"
@@ -244,9 +283,25 @@ def graded_fixture(tmp_path_factory, short_config):
     """The fixture export regraded once by `python -m grader batch` (the CLI that make runs)."""
     out = tmp_path_factory.mktemp("batch") / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "grader", "batch", str(FIXTURE), "--out", str(out), "--jobs", "2",
-         "--config", str(short_config), "--timeout", "120"],
-        cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "batch",
+            str(FIXTURE),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--config",
+            str(short_config),
+            "--timeout",
+            "120",
+        ],
+        cwd=paths.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return out, proc
 
@@ -272,12 +327,17 @@ def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config
         single = grade_submission(path, config=cfg)
         assert float(rows[sub_id]["total"]) == single["score"], sub_id
         for test in single["tests"]:
-            assert float(rows[sub_id][test["extra_data"]["check"]]) == test["score"], (sub_id, test["name"])
+            assert float(rows[sub_id][test["extra_data"]["check"]]) == test["score"], (
+                sub_id,
+                test["name"],
+            )
         written = json.loads((out / "results" / f"{sub_id}.json").read_text())
         assert [t["score"] for t in written["tests"]] == [t["score"] for t in single["tests"]]
     max_total = sum(t["max_score"] for t in single["tests"])
     assert float(rows["1001"]["total"]) == max_total  # a correct upload gets full marks
-    assert float(rows["1005"]["total"]) == 0  # the hanging one is graded (zero), not a batch failure
+    assert (
+        float(rows["1005"]["total"]) == 0
+    )  # the hanging one is graded (zero), not a batch failure
     assert float(rows["1003"]["total"]) == 0
     assert 0 < float(rows["1004"]["total"]) < max_total
 
@@ -292,12 +352,17 @@ def test_batch_csv_report_and_summary(graded_fixture):
     assert header[5] == "loads" and len(header) == 5 + 11
     assert lines[0]["sids"] == "1815; 0042"
     html = (out / "report.html").read_text()
-    assert "<script>alert" not in html and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Bobby Tables" in html
+    assert (
+        "<script>alert" not in html
+        and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Bobby Tables" in html
+    )
     totals = sorted(float(r["total"]) for r in lines)
-    assert f'id="stat-count" data-value="5"' in html
+    assert 'id="stat-count" data-value="5"' in html
     assert "count 5, mean" in proc.stdout and "Most-failed checks: " in proc.stdout
     assert f"median {totals[2]:g}" in proc.stdout
-    assert set((out / "results").iterdir()) == {out / "results" / f"100{i}.json" for i in range(1, 6)}
+    assert set((out / "results").iterdir()) == {
+        out / "results" / f"100{i}.json" for i in range(1, 6)
+    }
 
 
 @pytest.mark.slow
@@ -309,7 +374,9 @@ def test_zip_input_gives_the_same_grades_as_the_folder(tmp_path, graded_fixture,
             if path.is_file() and path.parent.name != "submission_1005":  # skip the slow one
                 z.write(path, "assignment_1_export/" + path.relative_to(FIXTURE).as_posix())
     out = tmp_path / "out"
-    records, outcomes = run_batch(archive, out, jobs=2, config=short_config, progress_stream=io.StringIO())
+    records, outcomes = run_batch(
+        archive, out, jobs=2, config=short_config, progress_stream=io.StringIO()
+    )
     by_folder = {r["submission_id"]: r for r in _csv(out_folder / "grades.csv")}
     by_zip = _csv(out / "grades.csv")
     # 1005 has metadata but no files in this zip: listed, graded as nothing uploaded

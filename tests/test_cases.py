@@ -11,7 +11,13 @@ REF = checks.load_reference()
 
 
 def all_estep_cases():
-    return [cases.WORKED_EXAMPLE, *cases.shape_cases(), *cases.pmf_cases(), *cases.value_cases(), cases.purity_case()]
+    return [
+        cases.WORKED_EXAMPLE,
+        *cases.shape_cases(),
+        *cases.pmf_cases(),
+        *cases.value_cases(),
+        cases.purity_case(),
+    ]
 
 
 @pytest.mark.parametrize("case", all_estep_cases(), ids=lambda c: c.name)
@@ -45,10 +51,15 @@ def test_em_case_trajectory_keeps_density_and_rises(case):
 
 def test_cases_are_deterministic():
     a, b = cases.value_cases(), cases.value_cases()
-    assert all(np.array_equal(x.X, y.X) and np.array_equal(x.params.mus, y.params.mus) for x, y in zip(a, b))
+    assert all(
+        np.array_equal(x.X, y.X) and np.array_equal(x.params.mus, y.params.mus)
+        for x, y in zip(a, b)
+    )
 
 
 def test_notebook_data_matches_its_description():
     case = cases.em_cases()[1]
     assert case.X.shape == (40, 1)
-    assert np.array_equal(case.start.mus, [-0.5, 0.5]) and np.array_equal(case.start.variances, [1.0, 1.0])
+    assert np.array_equal(case.start.mus, [-0.5, 0.5]) and np.array_equal(
+        case.start.variances, [1.0, 1.0]
+    )

@@ -34,14 +34,21 @@ def _col(v):
 
 
 def _normal(X, mus, var):
-    return np.exp(-((X - mus.reshape(1, -1)) ** 2) / (2 * var.reshape(1, -1))) / np.sqrt(2 * np.pi * var.reshape(1, -1))
+    return np.exp(-((X - mus.reshape(1, -1)) ** 2) / (2 * var.reshape(1, -1))) / np.sqrt(
+        2 * np.pi * var.reshape(1, -1)
+    )
 
 
 class Hint(REF.GMM1D):
     """Correct, in the hint's style: EPSILON in every denominator, loops over clusters."""
 
     def estep(self, X):
-        joint = np.hstack([self.priors[j] * _normal(X, self.mus[j], self.variances[j]) for j in range(self.num_gaussians)])
+        joint = np.hstack(
+            [
+                self.priors[j] * _normal(X, self.mus[j], self.variances[j])
+                for j in range(self.num_gaussians)
+            ]
+        )
         return joint / (joint.sum(axis=1, keepdims=True) + REF.EPSILON)
 
     def mstep(self, X, gammas):
@@ -56,7 +63,11 @@ class Flat(REF.GMM1D):
 
     def __init__(self, k):
         super().__init__(k)
-        self.priors, self.mus, self.variances = self.priors.ravel(), self.mus.ravel(), self.variances.ravel()
+        self.priors, self.mus, self.variances = (
+            self.priors.ravel(),
+            self.mus.ravel(),
+            self.variances.ravel(),
+        )
 
     def estep(self, X):
         joint = self.priors * _normal(X, self.mus, self.variances)
@@ -83,7 +94,9 @@ def _mutant_mstep(variant):
         mus = (gammas * X).sum(axis=0) / (n if variant == "divide_by_n" else n_k)
         centre = old if variant == "variance_old_mean" else mus
         sq = (gammas * (X - centre) ** 2).sum(axis=0)
-        var = sq / (n_k - 1 if variant == "unbiased_variance" else n if variant == "divide_by_n" else n_k)
+        var = sq / (
+            n_k - 1 if variant == "unbiased_variance" else n if variant == "divide_by_n" else n_k
+        )
         if variant == "std_as_variance":
             var = np.sqrt(var)
         priors = n_k if variant == "priors_not_normalised" else n_k / n
@@ -102,7 +115,9 @@ def _mutant_estep(variant):
         if variant == "wrong_axis":
             return joint / joint.sum(axis=0, keepdims=True)
         out = joint / joint.sum(axis=1, keepdims=True)
-        return out.T if variant == "transposed" else out.tolist() if variant == "not_ndarray" else out
+        return (
+            out.T if variant == "transposed" else out.tolist() if variant == "not_ndarray" else out
+        )
 
     return type(variant, (Ref,), {"estep": estep})
 
@@ -130,10 +145,33 @@ def test_mstep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
     "variant, must_fail, mistake_in",
     [
         ("priors_ignored", {"estep_values", "em_monotone"}, "estep_values"),
-        ("std_as_variance", {"estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_example"),
-        ("not_normalised", {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_pmf"),
-        ("wrong_axis", {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_pmf"),
-        ("transposed", {"estep_shape", "estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"}, "estep_shape"),
+        (
+            "std_as_variance",
+            {"estep_example", "estep_values", "estep_pure", "em_monotone"},
+            "estep_example",
+        ),
+        (
+            "not_normalised",
+            {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"},
+            "estep_pmf",
+        ),
+        (
+            "wrong_axis",
+            {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"},
+            "estep_pmf",
+        ),
+        (
+            "transposed",
+            {
+                "estep_shape",
+                "estep_pmf",
+                "estep_example",
+                "estep_values",
+                "estep_pure",
+                "em_monotone",
+            },
+            "estep_shape",
+        ),
         ("not_ndarray", {"estep_shape"}, "estep_shape"),
     ],
 )
@@ -215,8 +253,16 @@ class FallsOnBigData(Ref):
         (AlwaysTwo, set(CHECK_IDS), {}),
         (
             HardcodedTwo,  # mstep_inputs: no M-step value check passes, so it is not awarded
-            {"estep_shape", "estep_pmf", "estep_values", "mstep_priors", "mstep_means", "mstep_variances",
-             "mstep_inputs", "em_monotone"},
+            {
+                "estep_shape",
+                "estep_pmf",
+                "estep_values",
+                "mstep_priors",
+                "mstep_means",
+                "mstep_variances",
+                "mstep_inputs",
+                "em_monotone",
+            },
             {"estep_shape": "two_clusters_hardcoded", "mstep_variances": "two_clusters_hardcoded"},
         ),
         (FallsOnBigData, {"em_monotone"}, {"em_monotone": "loglik_decreased"}),
@@ -225,7 +271,9 @@ class FallsOnBigData(Ref):
 )
 def test_side_effect_generality_and_em_bugs(cls, must_fail, mistakes):
     outcomes = outcomes_for(cls)
-    assert failed(outcomes) == must_fail, {c: o.feedback for c, o in outcomes.items() if not o.passed}
+    assert failed(outcomes) == must_fail, {
+        c: o.feedback for c, o in outcomes.items() if not o.passed
+    }
     for check_id, key in mistakes.items():
         assert key in outcomes[check_id].mistakes, outcomes[check_id].feedback
 
@@ -247,13 +295,21 @@ class NanMstep(Ref):
 
 def test_nan_parameters_fail_mstep_inputs_too():
     outcomes = outcomes_for(NanMstep)
-    assert {"mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs", "em_monotone"} == failed(outcomes)
+    assert {
+        "mstep_priors",
+        "mstep_means",
+        "mstep_variances",
+        "mstep_inputs",
+        "em_monotone",
+    } == failed(outcomes)
     assert "finite" in outcomes["mstep_inputs"].feedback
 
 
 def test_gate_feedback_points_at_check_1():
     outcome = outcomes_for(AlwaysTwo)["estep_values"]
-    assert outcome.feedback.startswith("Not checked, because check 1 (loads) failed: GMM1D(1).num_gaussians is 2")
+    assert outcome.feedback.startswith(
+        "Not checked, because check 1 (loads) failed: GMM1D(1).num_gaussians is 2"
+    )
 
 
 class NoEM(Ref):

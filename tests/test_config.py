@@ -27,10 +27,26 @@ def _edited(tmp_path, old, new):
 @pytest.mark.parametrize(
     "old, new, message",
     [
-        ("[estep_shape]\npoints = 10", "[estep_shape]\npoints = ten", "[estep_shape] points must be a number"),
-        ("[estep_pmf]\npoints = 10", "[estep_pmf]\npoints = -1", "[estep_pmf] points must be at least 0"),
-        ("[mstep_means]\npoints = 10\nvisibility = visible", "[mstep_means]\npoints = 10\nvisibility = secret", "[mstep_means] visibility must be one of"),
-        ("call_timeout_seconds = 10", "call_timeout_seconds = 0", "[limits] call_timeout_seconds must be at least"),
+        (
+            "[estep_shape]\npoints = 10",
+            "[estep_shape]\npoints = ten",
+            "[estep_shape] points must be a number",
+        ),
+        (
+            "[estep_pmf]\npoints = 10",
+            "[estep_pmf]\npoints = -1",
+            "[estep_pmf] points must be at least 0",
+        ),
+        (
+            "[mstep_means]\npoints = 10\nvisibility = visible",
+            "[mstep_means]\npoints = 10\nvisibility = secret",
+            "[mstep_means] visibility must be one of",
+        ),
+        (
+            "call_timeout_seconds = 10",
+            "call_timeout_seconds = 0",
+            "[limits] call_timeout_seconds must be at least",
+        ),
         ("memory_mb = 512", "memory_mb = 5.5", "[limits] memory_mb must be an integer"),
         ("[em_monotone]", "[em_monotonic]", "[em_monotonic] is not a known section"),
         ("output_kb = 4", "output_kb = 4\nextra = 1", "[limits] extra: unknown key"),
@@ -54,8 +70,20 @@ def test_missing_file_and_cli_exit_code(tmp_path):
         config.load(tmp_path / "nope.ini")
     bad = _edited(tmp_path, "[estep_shape]\npoints = 10", "[estep_shape]\npoints = ten")
     proc = subprocess.run(
-        [sys.executable, "-m", "grader", "solution/gmm1d.py", "--results", str(tmp_path / "r.json"), "--config", str(bad)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "solution/gmm1d.py",
+            "--results",
+            str(tmp_path / "r.json"),
+            "--config",
+            str(bad),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "[estep_shape] points must be a number" in proc.stderr

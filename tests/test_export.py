@@ -60,7 +60,7 @@ def test_metadata_quoting_rules():
         "submission_1:\n"
         "  :submitters:\n"
         "  - :name: 'Grace O''Hopper'\n"
-        "    :sid: \"00\\u00e9\\\"7\"\n"
+        '    :sid: "00\\u00e9\\"7"\n'
         "    :email: plain # a comment\n"
         "  - :name: ~\n"
         "    :sid:\n"
@@ -80,7 +80,11 @@ def test_metadata_folded_long_value_and_indented_list():
         "              onto a second line\n"
     )
     assert parse_metadata(text)["submission_9"] == (
-        Submitter("A name long enough that the emitter folded it onto a second line", "", "long@example.edu"),
+        Submitter(
+            "A name long enough that the emitter folded it onto a second line",
+            "",
+            "long@example.edu",
+        ),
     )
 
 
@@ -115,7 +119,9 @@ def _zip(path, members):
     return path
 
 
-@pytest.mark.parametrize("name", ["../evil.py", "a/../../evil.py", "/etc/evil.py", "C:/evil.py", "a\\..\\..\\evil.py"])
+@pytest.mark.parametrize(
+    "name", ["../evil.py", "a/../../evil.py", "/etc/evil.py", "C:/evil.py", "a\\..\\..\\evil.py"]
+)
 def test_zip_with_path_traversal_is_refused(tmp_path, name):
     archive = _zip(tmp_path / "x.zip", {"submission_1/gmm1d.py": "ok", name: "pwned"})
     dest = tmp_path / "dest"
@@ -170,7 +176,10 @@ def test_export_folder_fixture(tmp_path):
     subs = {s.id: s for s in load_export(FIXTURE, tmp_path)}
     assert sorted(subs) == ["1001", "1002", "1003", "1004", "1005"]
     assert subs["1001"].path == FIXTURE / "submission_1001" / "gmm1d.py"
-    assert [s.name for s in subs["1001"].submitters] == ["Ada Lovelace", '=HYPERLINK("http://evil.example/","click me")']
+    assert [s.name for s in subs["1001"].submitters] == [
+        "Ada Lovelace",
+        '=HYPERLINK("http://evil.example/","click me")',
+    ]
     assert subs["1003"].path is None  # only notes.txt: nothing gradable
     assert "notes.txt" in subs["1003"].note
     assert subs["1004"].path == FIXTURE / "submission_1004" / "gmm1d (2).py"
@@ -188,7 +197,9 @@ def test_export_zip_with_wrapper_folder_and_macos_junk(tmp_path):
     scratch.mkdir()
     subs = {s.id: s for s in load_export(archive, scratch)}
     assert sorted(subs) == ["1001", "1002", "1003", "1004", "1005"]
-    assert subs["1004"].path == scratch / "assignment_77_export" / "submission_1004" / "gmm1d (2).py"
+    assert (
+        subs["1004"].path == scratch / "assignment_77_export" / "submission_1004" / "gmm1d (2).py"
+    )
     assert subs["1002"].submitters[0].email == "bobby@example.edu"
     assert not (scratch / "__MACOSX").exists()
 
@@ -229,10 +240,16 @@ def test_empty_folder_is_an_error(tmp_path):
         load_export(tmp_path, tmp_path / "scratch")
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("alice", "alice"), ("../../etc/passwd", "etc_passwd"), ("..", "submission"), (".bashrc", "bashrc"),
-    ("a b\nc", "a_b_c"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("alice", "alice"),
+        ("../../etc/passwd", "etc_passwd"),
+        ("..", "submission"),
+        (".bashrc", "bashrc"),
+        ("a b\nc", "a_b_c"),
+    ],
+)
 def test_safe_id(raw, expected):
     assert safe_id(raw) == expected
 

@@ -10,7 +10,13 @@ from grader.paths import PROJECT_ROOT, SOLUTION_PATH
 
 
 def _cli(*args, cwd=PROJECT_ROOT):
-    return subprocess.run([sys.executable, "-m", "grader", *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_reference_gets_full_marks_and_a_table(tmp_path):

@@ -141,7 +141,10 @@ def test_undecodable_bytes_and_a_huge_file_are_handled(tmp_path):
     write(tmp_path / "latin.py", data=b"# caf\xe9 \xff\xfe\nclass GMM1D:\n    pass\n")
     assert find_submission(tmp_path)[0] == tmp_path / "latin.py"
     big = tmp_path / "big"
-    write(big / "huge.py", data=b"#" * (gradescope.MAX_READ_BYTES + 10) + b"\nclass GMM1D:\n    pass\n")
+    write(
+        big / "huge.py",
+        data=b"#" * (gradescope.MAX_READ_BYTES + 10) + b"\nclass GMM1D:\n    pass\n",
+    )
     assert find_submission(big)[0] is None  # the class sits past the part we read
 
 
@@ -154,7 +157,11 @@ def fake_grade(monkeypatch):
 
     def grade_submission(submission, results_path=None, *, note="", limits=None, config=None):
         calls.append((submission, results_path, note))
-        results = {"score": 3.0, "output": note, "tests": [{"name": "t", "score": 3.0, "max_score": 5.0}]}
+        results = {
+            "score": 3.0,
+            "output": note,
+            "tests": [{"name": "t", "score": 3.0, "max_score": 5.0}],
+        }
         Path(results_path).write_text(json.dumps(results))
         return results
 
@@ -206,14 +213,32 @@ def test_main_lets_grader_errors_propagate(tmp_path, monkeypatch):
 
 def make_project(root: Path) -> Path:
     """A throwaway project tree with everything the zip needs and plenty it must not contain."""
-    for name in ["setup.sh", "run_autograder", "requirements.txt", "requirements-lock.txt", "grader/config.ini",
-                 "solution/gmm1d.py",
-                 "grader/__init__.py", "grader/grade.py", "grader/checks/__init__.py",
-                 # never shipped:
-                 "grader/__pycache__/grade.cpython-311.pyc", "grader/__pycache__/x.py", "grader/notes.txt",
-                 "tests/test_x.py", ".venv/bin/python", ".git/config", "dist/old.zip", "README.md",
-                 "gmm1d.py", "requirements-dev.txt", "solution/__pycache__/gmm1d.cpython-311.pyc",
-                 "solution/draft.py", "bench/bench_x.py", ".ci/run"]:
+    for name in [
+        "setup.sh",
+        "run_autograder",
+        "requirements.txt",
+        "requirements-lock.txt",
+        "grader/config.ini",
+        "solution/gmm1d.py",
+        "grader/__init__.py",
+        "grader/grade.py",
+        "grader/checks/__init__.py",
+        # never shipped:
+        "grader/__pycache__/grade.cpython-311.pyc",
+        "grader/__pycache__/x.py",
+        "grader/notes.txt",
+        "tests/test_x.py",
+        ".venv/bin/python",
+        ".git/config",
+        "dist/old.zip",
+        "README.md",
+        "gmm1d.py",
+        "requirements-dev.txt",
+        "solution/__pycache__/gmm1d.cpython-311.pyc",
+        "solution/draft.py",
+        "bench/bench_x.py",
+        ".ci/run",
+    ]:
         write(root / name, f"# {name}\n")
     return root
 
@@ -240,7 +265,9 @@ def test_autograder_zip_has_exactly_what_grading_needs(tmp_path):
         modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in archive.infolist()}
         dates = {info.date_time for info in archive.infolist()}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
-    assert {modes[name] for name in AUTOGRADER_ENTRIES if name not in ("setup.sh", "run_autograder")} == {0o644}
+    assert {
+        modes[name] for name in AUTOGRADER_ENTRIES if name not in ("setup.sh", "run_autograder")
+    } == {0o644}
     assert dates == {(1980, 1, 1, 0, 0, 0)}
 
 
@@ -270,12 +297,22 @@ def test_real_autograder_zip_unpacks_with_executable_scripts(tmp_path):
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
     expected_grader = sorted(
-        p.relative_to(ROOT).as_posix() for p in (ROOT / "grader").rglob("*.py") if "__pycache__" not in p.parts
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "grader").rglob("*.py")
+        if "__pycache__" not in p.parts
     )
     assert [n for n in names if n.endswith(".py") and n.startswith("grader/")] == expected_grader
-    assert {"setup.sh", "run_autograder", "requirements.txt", "requirements-lock.txt", "solution/gmm1d.py",
-            "grader/config.ini"} <= set(names)
-    assert not [n for n in names if n.split("/")[0] in {"tests", ".git", ".venv", "dist", "bench", ".ci"}]
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "requirements.txt",
+        "requirements-lock.txt",
+        "solution/gmm1d.py",
+        "grader/config.ini",
+    } <= set(names)
+    assert not [
+        n for n in names if n.split("/")[0] in {"tests", ".git", ".venv", "dist", "bench", ".ci"}
+    ]
     assert "gmm1d.py" not in names and "requirements-dev.txt" not in names
     if shutil.which("unzip") is None:
         pytest.skip("no unzip here to check the unpacked modes with")
@@ -326,7 +363,9 @@ def method_body(path: Path, name: str) -> str:
     source = path.read_text(encoding="utf-8")
     [cls] = [n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "GMM1D"]
     [fn] = [n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == name]
-    statements = [n for n in fn.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+    statements = [
+        n for n in fn.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+    ]
     lines = source.splitlines()[statements[0].lineno - 1 : fn.end_lineno]
     return "\n".join(lines)
 
@@ -343,7 +382,9 @@ def test_real_handout_ships_the_unfinished_stub_and_nothing_secret(tmp_path):
     # The reference's E- and M-step code is in nothing students get.
     for method in ("estep", "mstep"):
         body = method_body(ROOT / "solution" / "gmm1d.py", method)
-        assert body != method_body(ROOT / "gmm1d.py", method)  # the comparison below means something
+        assert body != method_body(
+            ROOT / "gmm1d.py", method
+        )  # the comparison below means something
         assert body.encode() not in joined, method
     # And it really is unfinished: both steps raise NotImplementedError when called.
     code = (
@@ -356,7 +397,9 @@ def test_real_handout_ships_the_unfinished_stub_and_nothing_secret(tmp_path):
         "    except NotImplementedError:\n"
         "        print('unfinished')\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path / "h", capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path / "h", capture_output=True, text=True, timeout=60
+    )
     assert run.stdout.split() == ["unfinished", "unfinished"], run.stderr
 
 
@@ -380,7 +423,9 @@ def test_a_huge_upload_is_examined_only_up_to_the_cap(tmp_path, monkeypatch):
 def test_lock_pins_every_runtime_requirement_within_its_range():
     """requirements-lock.txt pins each package of requirements.txt, for each Python, inside
     the supported range (the e2e test installs it under python3 and 3.10)."""
-    from packaging.requirements import Requirement  # pip's vendored copy is not importable; packaging ships with pytest
+    from packaging.requirements import (
+        Requirement,
+    )  # pip's vendored copy is not importable; packaging ships with pytest
 
     root = Path(__file__).resolve().parent.parent
     ranges = {
@@ -388,9 +433,17 @@ def test_lock_pins_every_runtime_requirement_within_its_range():
         for line in (root / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    pins = [Requirement(line) for line in (root / "requirements-lock.txt").read_text().splitlines() if line.strip() and not line.startswith("#")]
+    pins = [
+        Requirement(line)
+        for line in (root / "requirements-lock.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for version in ("3.10", "3.11", "3.12"):
-        active = {r.name: r for r in pins if r.marker is None or r.marker.evaluate({"python_version": version})}
+        active = {
+            r.name: r
+            for r in pins
+            if r.marker is None or r.marker.evaluate({"python_version": version})
+        }
         assert set(active) == set(ranges), version
         for name, req in active.items():
             (spec,) = req.specifier

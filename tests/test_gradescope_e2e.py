@@ -28,7 +28,8 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(900),
     pytest.mark.skipif(
-        os.geteuid() != 0, reason="needs root: setup.sh runs apt-get/useradd/chmod, as on Gradescope"
+        os.geteuid() != 0,
+        reason="needs root: setup.sh runs apt-get/useradd/chmod, as on Gradescope",
     ),
 ]
 
@@ -37,7 +38,9 @@ INTERPRETERS = [
     pytest.param(
         PY310,
         id="python3.10",
-        marks=pytest.mark.skipif(not PY310.exists(), reason=f"{PY310} not installed (Gradescope's default is 3.10)"),
+        marks=pytest.mark.skipif(
+            not PY310.exists(), reason=f"{PY310} not installed (Gradescope's default is 3.10)"
+        ),
     ),
 ]
 
@@ -70,8 +73,11 @@ class Gradescope:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content if isinstance(content, bytes) else content.encode())
         if metadata:
-            meta = {"id": 1, "users": [{"email": "ada@example.edu", "id": 7, "name": "Ada Lovelace"}],
-                    "previous_submissions": [{"score": 99, "results": {"output": "SECRET PREVIOUS"}}]}
+            meta = {
+                "id": 1,
+                "users": [{"email": "ada@example.edu", "id": 7, "name": "Ada Lovelace"}],
+                "previous_submissions": [{"score": 99, "results": {"output": "SECRET PREVIOUS"}}],
+            }
             (self.root / "submission_metadata.json").write_text(json.dumps(meta))
         run = subprocess.run(
             [str(self.root / "run_autograder")],
@@ -99,20 +105,30 @@ def gradescope(request, autograder_zip):
     root = Path(tempfile.mkdtemp(prefix="gradescope-e2e-", dir="/tmp"))
     root.chmod(0o755)
     unpack(autograder_zip, root / "source")
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+    }
     env["AUTOGRADER_ROOT"] = str(root)
     if request.param is not None:
         env["PYTHON"] = str(request.param)
     try:
         for attempt in ("first", "second (idempotent)"):
             setup = subprocess.run(
-                ["bash", "./setup.sh"], cwd=root / "source", env=env, capture_output=True, text=True,
+                ["bash", "./setup.sh"],
+                cwd=root / "source",
+                env=env,
+                capture_output=True,
+                text=True,
                 timeout=SETUP_TIMEOUT,
             )
-            assert setup.returncode == 0, f"{attempt} setup.sh run failed:\n{setup.stdout}\n{setup.stderr}"
+            assert setup.returncode == 0, (
+                f"{attempt} setup.sh run failed:\n{setup.stdout}\n{setup.stderr}"
+            )
         assert "requirements already installed" in setup.stdout  # the second run reused the venv
         if request.param is not None:
-            version = subprocess.run([str(root / "venv/bin/python"), "-V"], capture_output=True, text=True).stdout
+            version = subprocess.run(
+                [str(root / "venv/bin/python"), "-V"], capture_output=True, text=True
+            ).stdout
             assert version.startswith("Python 3.10."), version
         # Gradescope copies the script to the root and runs it from there.
         shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
@@ -157,7 +173,9 @@ def test_unfinished_stub_gets_zero(gradescope):
 
 
 def test_correct_file_under_another_name_gets_full_marks_and_is_named(gradescope):
-    results, log = gradescope.run({"lab3/gmm1d (2).py": text(REFERENCE), "lab3/notes.txt": "my notes"})
+    results, log = gradescope.run(
+        {"lab3/gmm1d (2).py": text(REFERENCE), "lab3/notes.txt": "my notes"}
+    )
     assert max_score(results) > 0
     assert score(results) == pytest.approx(max_score(results)), log
     assert "gmm1d (2).py" in results["output"]
@@ -175,10 +193,14 @@ def test_empty_upload_is_explained(gradescope):
 
 
 def forger_source(root: Path) -> str:
-    """The stub, plus: at import and in estep, overwrite results.json with full marks, then exit 0."""
-    return f'''import json as _json, os as _os
+    """The stub, plus: at import and in estep, overwrite results.json with full marks, exit 0."""
+    return (
+        f"""import json as _json, os as _os
 
-_FORGED = {{"score": 1000.0, "output": "FORGED", "tests": [{{"name": "FORGED", "score": 1000.0, "max_score": 1.0}}]}}
+_FORGED = {{
+    "score": 1000.0, "output": "FORGED",
+    "tests": [{{"name": "FORGED", "score": 1000.0, "max_score": 1.0}}],
+}}
 
 
 def _forge():
@@ -193,7 +215,9 @@ def _forge():
 
 _forge()
 
-''' + text(STUB) + '''
+"""
+        + text(STUB)
+        + """
 
 def _forge_and_exit(self, *args, **kwargs):
     _forge()
@@ -202,7 +226,8 @@ def _forge_and_exit(self, *args, **kwargs):
 
 GMM1D.estep = _forge_and_exit
 GMM1D.mstep = _forge_and_exit
-'''
+"""
+    )
 
 
 def test_forged_results_json_gains_nothing(gradescope):
@@ -228,7 +253,8 @@ def _is_finished(source):
         if isinstance(cls, _ast.ClassDef) and cls.name == "GMM1D":
             for fn in cls.body:
                 if isinstance(fn, _ast.FunctionDef) and fn.name == "estep":
-                    return not any(isinstance(n, _ast.Name) and n.id == "NotImplementedError" for n in _ast.walk(fn))
+                    return not any(isinstance(n, _ast.Name) and n.id == "NotImplementedError"
+                                   for n in _ast.walk(fn))
     return False
 
 
@@ -253,14 +279,14 @@ _FOUND, _SOLUTION = _hunt()
 print("HUNT RESULT:", _FOUND)
 '''
 
-HUNTER_EPILOGUE = '''
+HUNTER_EPILOGUE = """
 
 if _SOLUTION is not None:  # use the stolen E- and M-steps
     _stolen = {"__name__": "stolen"}
     exec(compile(_SOLUTION, _FOUND, "exec"), _stolen)
     GMM1D.estep = _stolen["GMM1D"].estep
     GMM1D.mstep = _stolen["GMM1D"].mstep
-'''
+"""
 
 
 def test_solution_hunter_finds_nothing_readable(gradescope):
@@ -276,9 +302,14 @@ def test_solution_hunter_finds_nothing_readable(gradescope):
         (scratch / "gmm1d.py").write_text(hunter)
         found = subprocess.run(
             [str(gradescope.root / "venv/bin/python"), "-c", "import gmm1d"],
-            cwd=scratch, capture_output=True, text=True, timeout=120,
+            cwd=scratch,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
-        assert f"HUNT RESULT: {gradescope.root}/source/solution/gmm1d.py" in found.stdout, found.stderr
+        assert f"HUNT RESULT: {gradescope.root}/source/solution/gmm1d.py" in found.stdout, (
+            found.stderr
+        )
     finally:
         shutil.rmtree(scratch)
 
@@ -286,22 +317,50 @@ def test_solution_hunter_finds_nothing_readable(gradescope):
 def test_sandbox_user_cannot_read_source_results_or_metadata(gradescope):
     gradescope.run({"gmm1d.py": text(STUB)})
     root = gradescope.root
-    for secret in (root / "source" / "solution" / "gmm1d.py", root / "results" / "results.json",
-                   root / "submission_metadata.json"):
-        attempt = subprocess.run(["runuser", "-u", "student", "--", "cat", str(secret)],
-                                 capture_output=True, text=True, timeout=30)
+    for secret in (
+        root / "source" / "solution" / "gmm1d.py",
+        root / "results" / "results.json",
+        root / "submission_metadata.json",
+    ):
+        attempt = subprocess.run(
+            ["runuser", "-u", "student", "--", "cat", str(secret)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert attempt.returncode != 0 and "Permission denied" in attempt.stderr, secret
     # It cannot plant code in the venv the grader imports from as root...
-    site = subprocess.run([str(root / "venv/bin/python"), "-c", "import numpy, os; print(os.path.dirname(numpy.__file__))"],
-                          capture_output=True, text=True, timeout=60).stdout.strip()
-    for target in (root / "venv" / "bin" / "planted", Path(site) / "planted.py", Path(site) / "__init__.py"):
+    site = subprocess.run(
+        [
+            str(root / "venv/bin/python"),
+            "-c",
+            "import numpy, os; print(os.path.dirname(numpy.__file__))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.strip()
+    for target in (
+        root / "venv" / "bin" / "planted",
+        Path(site) / "planted.py",
+        Path(site) / "__init__.py",
+    ):
         existed = target.exists()  # numpy/__init__.py does: touching it needs write permission
-        attempt = subprocess.run(["runuser", "-u", "student", "--", "touch", str(target)],
-                                 capture_output=True, text=True, timeout=30)
+        attempt = subprocess.run(
+            ["runuser", "-u", "student", "--", "touch", str(target)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert attempt.returncode != 0 and target.exists() == existed, target
     # ...while the venv it runs on stays usable.
-    ok = subprocess.run(["runuser", "-u", "student", "--", str(root / "venv/bin/python"), "-c", "import numpy"],
-                        cwd="/", capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        ["runuser", "-u", "student", "--", str(root / "venv/bin/python"), "-c", "import numpy"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
 
 
@@ -335,7 +394,10 @@ def assert_fallback(results, log, exit_status):
 
 
 def test_grader_crash_leaves_fallback_results(gradescope):
-    with Sabotage(gradescope.source / "grader" / "grade.py", 'raise RuntimeError("sabotaged by the e2e test")\n'):
+    with Sabotage(
+        gradescope.source / "grader" / "grade.py",
+        'raise RuntimeError("sabotaged by the e2e test")\n',
+    ):
         results, log = gradescope.run({"gmm1d.py": text(REFERENCE)})
     assert_fallback(results, log, exit_status=1)
     assert "sabotaged by the e2e test" in log  # the traceback is in the instructor's log
@@ -366,6 +428,10 @@ def test_unusable_results_are_replaced_and_kept_for_the_instructor(gradescope):
 
 def test_broken_virtualenv_still_leaves_fallback_results(gradescope):
     venv_python = gradescope.root / "venv" / "bin" / "python"
-    with Sabotage(venv_python, "#!/bin/sh\nexit 3\n", mode=stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH):
+    with Sabotage(
+        venv_python,
+        "#!/bin/sh\nexit 3\n",
+        mode=stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH,
+    ):
         results, log = gradescope.run({"gmm1d.py": text(REFERENCE)})
     assert_fallback(results, log, exit_status=3)

@@ -21,7 +21,11 @@ STUDENT_METHODS = ("estep", "mstep")
 def _top_level_name(node):
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return node.name
-    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    ):
         return node.targets[0].id
     return None
 
@@ -40,7 +44,11 @@ def _without_student_bodies(node):
 
 def _student_bodies(tree):
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == paths.CLASS_NAME)
-    return [item for item in cls.body if isinstance(item, ast.FunctionDef) and item.name in STUDENT_METHODS]
+    return [
+        item
+        for item in cls.body
+        if isinstance(item, ast.FunctionDef) and item.name in STUDENT_METHODS
+    ]
 
 
 def differences(stub_source, solution_source):
@@ -51,11 +59,15 @@ def differences(stub_source, solution_source):
             tree.body = tree.body[1:]
     stub_names = {_top_level_name(n) for n in stub.body}
     helpers = {
-        _top_level_name(n): n for n in solution.body
+        _top_level_name(n): n
+        for n in solution.body
         if _top_level_name(n) not in stub_names and isinstance(n, ast.FunctionDef)
     }
-    problems = [f"solution-only helper {name!r} must be private (start with '_')" for name in helpers
-                if not name.startswith("_")]
+    problems = [
+        f"solution-only helper {name!r} must be private (start with '_')"
+        for name in helpers
+        if not name.startswith("_")
+    ]
     shared = [n for n in solution.body if _top_level_name(n) not in helpers]
     stub_dump = [ast.dump(_without_student_bodies(n)) for n in stub.body]
     solution_dump = [ast.dump(_without_student_bodies(n)) for n in shared]
@@ -72,7 +84,9 @@ def differences(stub_source, solution_source):
     allowed_ids = {id(n) for tree in allowed for n in ast.walk(tree)}
     for node in ast.walk(solution):
         if isinstance(node, ast.Name) and node.id in helpers and id(node) not in allowed_ids:
-            problems.append(f"shared code uses the solution-only helper {node.id!r} (line {node.lineno})")
+            problems.append(
+                f"shared code uses the solution-only helper {node.id!r} (line {node.lineno})"
+            )
     return problems
 
 
@@ -86,7 +100,10 @@ def test_the_sameness_check_notices_drift():
     assert differences(stub, solution + "\n\ndef _unused_helper():\n    return 1\n") == []
     # ...but nothing shared: fit's default, the self-check's data, a constant, log_likelihood.
     for old, new in [
-        ("def fit(self, X, max_iters=1000, delta=DELTA):", "def fit(self, X, max_iters=999, delta=DELTA):"),
+        (
+            "def fit(self, X, max_iters=1000, delta=DELTA):",
+            "def fit(self, X, max_iters=999, delta=DELTA):",
+        ),
         ("rng = np.random.RandomState(200 + k)", "rng = np.random.RandomState(201 + k)"),
         ("DELTA = 1e-9", "DELTA = 1e-8"),
         ("top[~np.isfinite(top)] = 0.0", "top[np.isnan(top)] = 0.0"),
@@ -95,8 +112,12 @@ def test_the_sameness_check_notices_drift():
         assert differences(stub, solution.replace(old, new)), f"not noticed: {old} -> {new}"
     # A public extra function, and shared code calling a solution-only helper, are both refused.
     assert differences(stub, solution + "\n\ndef helper():\n    return 1\n")
-    uses_helper = solution.replace("        self.mstep(X, self.estep(X))",
-                                   "        self.mstep(X, _unused_helper())") + "\n\ndef _unused_helper():\n    pass\n"
+    uses_helper = (
+        solution.replace(
+            "        self.mstep(X, self.estep(X))", "        self.mstep(X, _unused_helper())"
+        )
+        + "\n\ndef _unused_helper():\n    pass\n"
+    )
     assert any("_unused_helper" in p for p in differences(stub, uses_helper))
 
 
@@ -118,7 +139,9 @@ def test_handout_grading_table_matches_the_grader_config():
     rows = _grading_table()
     assert [n for n, _, _ in rows] == list(range(1, len(cfg.checks) + 1))
     assert [points for _, _, points in rows] == [c.points for c in cfg.checks.values()]
-    total = re.search(r"^\| \| \*\*total\*\* \| \*\*(\d+)\*\* \|", HANDOUT_PATH.read_text(), flags=re.M)
+    total = re.search(
+        r"^\| \| \*\*total\*\* \| \*\*(\d+)\*\* \|", HANDOUT_PATH.read_text(), flags=re.M
+    )
     assert total and int(total.group(1)) == cfg.max_score
 
 
@@ -138,4 +161,6 @@ def test_handout_says_to_submit_only_the_stub_file():
 def test_stub_fixture_is_the_shipped_stub():
     """tests/submissions/buggy/stub.py must score what the real handout stub scores."""
     root = Path(__file__).resolve().parent.parent
-    assert (root / "tests/submissions/buggy/stub.py").read_bytes() == (root / "gmm1d.py").read_bytes()
+    assert (root / "tests/submissions/buggy/stub.py").read_bytes() == (
+        root / "gmm1d.py"
+    ).read_bytes()

@@ -19,7 +19,10 @@ pytestmark = pytest.mark.skipif(
 
 def _student_can_read(path):
     code = f"open({str(path)!r}).read()"
-    proc = subprocess.run(["runuser", "-u", paths.SANDBOX_USER, "--", "/usr/bin/python3", "-c", code], capture_output=True)
+    proc = subprocess.run(
+        ["runuser", "-u", paths.SANDBOX_USER, "--", "/usr/bin/python3", "-c", code],
+        capture_output=True,
+    )
     return proc.returncode == 0
 
 
@@ -63,8 +66,19 @@ def test_grading_never_touches_the_results_folders_permissions(shared_tmp):
     """Results may go to a shared folder (/tmp itself): only the file is ours to write."""
     results = shared_tmp / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "grader", str(paths.PROJECT_ROOT / "gmm1d.py"), "--results", str(results), "--quiet"],
-        cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            str(paths.PROJECT_ROOT / "gmm1d.py"),
+            "--results",
+            str(results),
+            "--quiet",
+        ],
+        cwd=paths.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert results.exists() and (shared_tmp.stat().st_mode & 0o7777) == 0o755
@@ -90,7 +104,10 @@ def test_disk_search_fixture_steals_without_lockdown_and_not_with_it(shared_tmp)
     for mode in ("off", "on"):
         proc = subprocess.run(
             [sys.executable, "-c", script, str(target), mode],
-            cwd=copy, capture_output=True, text=True, timeout=120,
+            cwd=copy,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
         scores[mode] = float(proc.stdout.split()[-1])

@@ -60,7 +60,9 @@ class Boom:
 )
 def test_numeric_arrays_round_trip_as_plain_float64(array):
     decoded = decode_array(encode_array(array))
-    assert type(decoded) is np.ndarray and decoded.dtype == np.float64 and decoded.flags.c_contiguous
+    assert (
+        type(decoded) is np.ndarray and decoded.dtype == np.float64 and decoded.flags.c_contiguous
+    )
     assert decoded.shape == array.shape
     np.testing.assert_array_equal(decoded, array.astype(np.float64))
 
@@ -87,7 +89,9 @@ def npy_with_header(header, data):
 
 
 def test_sub_array_dtypes_are_refused():
-    data = npy_with_header("{'descr': ('<f8', (3,)), 'fortran_order': False, 'shape': (2,), }", b"\0" * 48)
+    data = npy_with_header(
+        "{'descr': ('<f8', (3,)), 'fortran_order': False, 'shape': (2,), }", b"\0" * 48
+    )
     with pytest.raises(ProtocolError, match="not plain numeric"):
         decode_array(data)
 
@@ -113,7 +117,9 @@ def test_short_and_long_array_data_is_refused():
 
 
 def test_a_header_announcing_terabytes_is_refused_before_any_allocation():
-    data = npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }", b"\0" * 8)
+    data = npy_with_header(
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }", b"\0" * 8
+    )
     with pytest.raises(ProtocolError, match="does not match its declared size"):
         decode_array(data)  # refused by the size check, before read_array could allocate 8 TB
 
@@ -129,7 +135,9 @@ def test_malformed_npy_is_refused(data):
 def test_npy_header_with_code_is_not_evaluated(tmp_path):
     marker = tmp_path / "evaluated"
     code = f"__import__('os').system('touch {marker}')"
-    data = npy_with_header("{'descr': " + code + ", 'fortran_order': False, 'shape': (1,), }", b"\0" * 8)
+    data = npy_with_header(
+        "{'descr': " + code + ", 'fortran_order': False, 'shape': (1,), }", b"\0" * 8
+    )
     with pytest.raises(ProtocolError):
         decode_array(data)
     assert not marker.exists()
@@ -187,7 +195,9 @@ def test_frames_survive_arbitrary_chunking():
         frames += reader.feed(data[i : i + 1])
     assert reader.pending == 0 and len(frames) == 2
     (header, got), (second, none) = frames
-    assert header["type"] == "call" and header["id"] == 7 and none == {} and second["type"] == "ping"
+    assert (
+        header["type"] == "call" and header["id"] == 7 and none == {} and second["type"] == "ping"
+    )
     assert set(got) == {"X", "k"}
     np.testing.assert_array_equal(got["X"], arrays["X"])
     assert got["k"].dtype == np.float64

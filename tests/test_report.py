@@ -22,11 +22,23 @@ def _all(passed=True, **kw):
 
 def test_repair_fixes_gradescope_utils_flaws():
     # What JSONTestRunner writes: execution_time as a string, NaN and over-weight scores.
-    raw = {"tests": [{"name": "x", "score": float("nan"), "max_score": 1}], "execution_time": "0.52", "score": float("nan"), "leaderboard": []}
+    raw = {
+        "tests": [{"name": "x", "score": float("nan"), "max_score": 1}],
+        "execution_time": "0.52",
+        "score": float("nan"),
+        "leaderboard": [],
+    }
     tests = _tests(_all())
     tests[0]["score"] = 99.0  # over the max
     tests[1]["score"] = float("nan")
-    data = report.repair(raw, tests, output="o", execution_time="0.52", visibility="visible", stdout_visibility="hidden")
+    data = report.repair(
+        raw,
+        tests,
+        output="o",
+        execution_time="0.52",
+        visibility="visible",
+        stdout_visibility="hidden",
+    )
     assert data["execution_time"] == 0.52
     assert tests[0]["score"] == tests[0]["max_score"] and tests[1]["score"] == 0.0
     assert data["score"] == sum(t["score"] for t in data["tests"])
@@ -36,7 +48,14 @@ def test_repair_fixes_gradescope_utils_flaws():
 
 
 def test_problems_catches_nan_and_bad_sums():
-    data = report.repair({}, _tests(_all()), output="", execution_time=1, visibility="visible", stdout_visibility="hidden")
+    data = report.repair(
+        {},
+        _tests(_all()),
+        output="",
+        execution_time=1,
+        visibility="visible",
+        stdout_visibility="hidden",
+    )
     assert report.problems(data) == []
     data["score"] += 1
     assert any("not the sum" in p for p in report.problems(data))
@@ -62,7 +81,14 @@ def test_student_output_is_appended_to_its_check():
 
 
 def test_write_atomic_and_table(tmp_path):
-    data = report.repair({}, _tests(_all()), output="", execution_time=0.5, visibility="visible", stdout_visibility="hidden")
+    data = report.repair(
+        {},
+        _tests(_all()),
+        output="",
+        execution_time=0.5,
+        visibility="visible",
+        stdout_visibility="hidden",
+    )
     path = tmp_path / "deep" / "results.json"
     report.write_atomic(path, data)
     assert json.loads(path.read_text()) == data
@@ -75,14 +101,26 @@ def test_runner_calls_post_processor_before_writing(tmp_path):
     # grade.py relies on this gradescope-utils hook: it repairs the dict before the dump.
     seen = {}
     with open(tmp_path / "out.json", "w") as stream:
-        JSONTestRunner(stream=stream, post_processor=lambda d: seen.update(d=d)).run(unittest.TestSuite())
+        JSONTestRunner(stream=stream, post_processor=lambda d: seen.update(d=d)).run(
+            unittest.TestSuite()
+        )
     assert isinstance(seen["d"]["execution_time"], str)  # the flaw repair() fixes
 
 
 def test_extra_data_strings_are_made_valid_utf8():
     # A file named b"gmm1d\xff.py" arrives as a surrogate escape; json.dumps would refuse it.
     name = b"gmm1d\xff.py".decode("utf-8", "surrogateescape")
-    data = report.repair({}, _tests(_all()), output="", execution_time=0, visibility="visible",
-                         stdout_visibility="hidden", extra={"submission": name, "complete": True})
+    data = report.repair(
+        {},
+        _tests(_all()),
+        output="",
+        execution_time=0,
+        visibility="visible",
+        stdout_visibility="hidden",
+        extra={"submission": name, "complete": True},
+    )
     assert report.problems(data) == []
-    assert data["extra_data"]["submission"].startswith("gmm1d") and data["extra_data"]["complete"] is True
+    assert (
+        data["extra_data"]["submission"].startswith("gmm1d")
+        and data["extra_data"]["complete"] is True
+    )

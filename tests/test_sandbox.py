@@ -27,7 +27,6 @@ from grader import paths, worker
 from grader.sandbox import (
     Limits,
     OutputCapture,
-    Reply,
     Sandbox,
     SandboxError,
     clean_text,
@@ -44,18 +43,28 @@ needs_root = pytest.mark.skipif(
 
 # Known answers (6.86x "An Example Update"): two clusters, five points.
 X5 = np.array([0.2, -0.9, -1.0, 1.2, 1.8]).reshape(-1, 1)
-PARAMS2 = {"priors": np.array([0.5, 0.5]), "mus": np.array([-3.0, 2.0]), "variances": np.array([4.0, 4.0])}
+PARAMS2 = {
+    "priors": np.array([0.5, 0.5]),
+    "mus": np.array([-3.0, 2.0]),
+    "variances": np.array([4.0, 4.0]),
+}
 GAMMA1 = np.array([0.2942149722, 0.6224593312, 0.6513548647, 0.1066905939, 0.0534033298])
 AFTER_M = {
     "priors": [0.3456246184, 0.6543753816],
     "mus": [-0.5373289474, 0.6811290964],
     "variances": [0.5757859285, 1.0752479632],
 }
-PARAMS3 = {"priors": np.array([0.2, 0.3, 0.5]), "mus": np.array([-1.0, 0.5, 2.0]), "variances": np.array([0.5, 1.0, 2.0])}
+PARAMS3 = {
+    "priors": np.array([0.2, 0.3, 0.5]),
+    "mus": np.array([-1.0, 0.5, 2.0]),
+    "variances": np.array([0.5, 1.0, 2.0]),
+}
 
 
 def _reference_module():
-    spec = importlib.util.spec_from_file_location("reference_gmm1d_for_sandbox_tests", paths.SOLUTION_PATH)
+    spec = importlib.util.spec_from_file_location(
+        "reference_gmm1d_for_sandbox_tests", paths.SOLUTION_PATH
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -158,7 +167,9 @@ def assert_student_facing(message):
 
 
 def test_strip_paths_keeps_only_file_names():
-    text = 'File "/tmp/gmm1d-sandbox-x1y2/gmm1d.py", line 3; see /autograder/source/grader/checks.py'
+    text = (
+        'File "/tmp/gmm1d-sandbox-x1y2/gmm1d.py", line 3; see /autograder/source/grader/checks.py'
+    )
     assert strip_paths(text) == 'File "gmm1d.py", line 3; see checks.py'
 
 
@@ -187,7 +198,10 @@ def test_worker_describe_exception_points_at_deepest_submission_line():
     with pytest.raises(ValueError) as info:
         namespace["estep"]()
     text = worker.describe_exception(info.value, filename)
-    assert text == "ValueError: invalid literal for int() with base 10: 'x' (gmm1d.py, line 2, in helper)"
+    assert (
+        text
+        == "ValueError: invalid literal for int() with base 10: 'x' (gmm1d.py, line 2, in helper)"
+    )
 
 
 def test_worker_styled_keeps_the_constructors_storage():
@@ -223,7 +237,9 @@ def test_reference_through_the_sandbox_matches_known_answers_and_in_process_refe
         reply = sb.construct(3)
         assert reply.ok, reply.error
         assert reply.values["num_gaussians"] == 3
-        assert reply.values["param_types"] == {n: "ndarray (3, 1)" for n in ("priors", "mus", "variances")}
+        assert reply.values["param_types"] == {
+            n: "ndarray (3, 1)" for n in ("priors", "mus", "variances")
+        }
         np.testing.assert_array_equal(reply.arrays["priors"], np.full(3, 1 / 3))
         assert reply.arrays["mus"].shape == (3,)
 
@@ -263,7 +279,12 @@ def test_random_initialisation_is_the_same_in_every_call():
 
 @pytest.mark.parametrize(
     "style, described",
-    [("column", "ndarray (3, 1)"), ("row", "ndarray (1, 3)"), ("flat", "ndarray (3,)"), ("list", "list of 3")],
+    [
+        ("column", "ndarray (3, 1)"),
+        ("row", "ndarray (1, 3)"),
+        ("flat", "ndarray (3,)"),
+        ("list", "list of 3"),
+    ],
 )
 def test_parameters_are_set_in_the_students_own_style(tmp_path, style, described):
     submission = case_from_template(tmp_path, "styles", 'STYLE = "column"', f'STYLE = "{style}"')
@@ -284,7 +305,9 @@ def test_parameters_are_set_in_the_students_own_style(tmp_path, style, described
         expected = reference_model(PARAMS3)
         expected.mstep(X, expected.estep(X))
         for name in ("priors", "mus", "variances"):
-            np.testing.assert_allclose(reply.arrays[name], getattr(expected, name).ravel(), rtol=1e-12)
+            np.testing.assert_allclose(
+                reply.arrays[name], getattr(expected, name).ravel(), rtol=1e-12
+            )
 
 
 def test_worker_environment_is_scrubbed_and_limited():
@@ -340,8 +363,14 @@ def test_syntax_error_is_a_load_error_with_line_number_and_no_paths():
 @pytest.mark.parametrize(
     "case, expected",
     [
-        ("import_os_exit", "importing gmm1d.py failed: the process running your code exited (exit code 3)"),
-        ("import_sys_exit", "importing gmm1d.py failed: SystemExit: 4 (gmm1d.py, line 3, in <module>)"),
+        (
+            "import_os_exit",
+            "importing gmm1d.py failed: the process running your code exited (exit code 3)",
+        ),
+        (
+            "import_sys_exit",
+            "importing gmm1d.py failed: SystemExit: 4 (gmm1d.py, line 3, in <module>)",
+        ),
         (
             "import_keyboard_interrupt",
             "importing gmm1d.py failed: KeyboardInterrupt (gmm1d.py, line 2, in <module>)",
@@ -378,7 +407,10 @@ def test_import_that_never_finishes_is_a_load_error():
     limits = Limits(call_timeout=2, startup_timeout=3, total_budget=20)
     with sandbox("import_hang", limits) as sb:
         reply = sb.construct(2)
-        assert (reply.kind, reply.error) == ("load_error", "importing gmm1d.py did not finish within 3 s")
+        assert (reply.kind, reply.error) == (
+            "load_error",
+            "importing gmm1d.py did not finish within 3 s",
+        )
         assert sb.estep(2, PARAMS2, X5).error == reply.error
 
 
@@ -403,7 +435,10 @@ def test_hanging_estep_times_out_costs_only_estep_and_is_not_run_again():
 
         for again in (sb.estep(3, PARAMS3, X), sb.em_step(3, PARAMS3, X)):
             assert again.kind == "skipped" and again.elapsed == 0.0
-            assert again.error == "estep already exceeded the time limit in an earlier check; not run again"
+            assert (
+                again.error
+                == "estep already exceeded the time limit in an earlier check; not run again"
+            )
         assert sb.construct(3).ok
         with pytest.raises(ProcessLookupError):
             os.killpg(hung_pid, 0)
@@ -412,7 +447,10 @@ def test_hanging_estep_times_out_costs_only_estep_and_is_not_run_again():
 def test_os_exit_in_estep_is_a_crash_and_the_next_call_works():
     with sandbox("exit_estep") as sb:
         reply = sb.estep(2, PARAMS2, X5)
-        assert (reply.kind, reply.error) == ("crash", "the process running your code exited (exit code 5)")
+        assert (reply.kind, reply.error) == (
+            "crash",
+            "the process running your code exited (exit code 5)",
+        )
         assert reply.values == {"exit_code": 5}
         gammas = np.column_stack([GAMMA1, 1 - GAMMA1])
         reply = sb.mstep(2, PARAMS2, X5, gammas)
@@ -431,12 +469,20 @@ def test_exceptions_are_one_line_with_the_students_location():
 
         quarter = np.full((5, 2), 0.25)
         reply = sb.mstep(2, PARAMS2, X5, quarter)
-        assert (reply.kind, reply.error) == ("exception", "SystemExit: 3 (gmm1d.py, line 21, in mstep)")
+        assert (reply.kind, reply.error) == (
+            "exception",
+            "SystemExit: 3 (gmm1d.py, line 21, in mstep)",
+        )
         reply = sb.mstep(2, PARAMS2, X5, np.full((5, 2), 0.5))
         assert reply.kind == "exception"
-        assert reply.error.startswith("ValueError: ") and reply.error.endswith("(gmm1d.py, line 23, in mstep)")
+        assert reply.error.startswith("ValueError: ") and reply.error.endswith(
+            "(gmm1d.py, line 23, in mstep)"
+        )
         reply = sb.mstep(2, PARAMS2, X5, np.ones((5, 2)))
-        assert (reply.kind, reply.error) == ("exception", "KeyboardInterrupt (gmm1d.py, line 24, in mstep)")
+        assert (reply.kind, reply.error) == (
+            "exception",
+            "KeyboardInterrupt (gmm1d.py, line 24, in mstep)",
+        )
         assert sb.construct(2).ok
         assert sb.worker_pid == pid  # exceptions are caught in the worker; it carries on
 
@@ -490,7 +536,11 @@ def test_odd_constructor_is_described_not_trusted():
         reply = sb.construct(3)
     assert reply.ok
     assert reply.values["num_gaussians"] is None and reply.values["num_gaussians_repr"] == "3.0"
-    assert reply.values["param_types"] == {"priors": "list of 3", "mus": "str", "variances": "missing"}
+    assert reply.values["param_types"] == {
+        "priors": "list of 3",
+        "mus": "str",
+        "variances": "missing",
+    }
     assert set(reply.values["param_errors"]) == {"mus", "variances"}
     assert set(reply.arrays) == {"priors"}
     np.testing.assert_allclose(reply.arrays["priors"], [1 / 3] * 3)
@@ -517,7 +567,10 @@ def test_forged_frames_are_a_protocol_error_and_the_grader_carries_on(tmp_path, 
     submission.write_text(submission.read_text().replace("/nonexistent/marker", str(marker)))
     with sandbox(submission) as sb:
         reply = sb.estep(2, PARAMS2, X5)
-        assert (reply.kind, reply.error) == ("protocol", "your code's process sent back something unreadable")
+        assert (reply.kind, reply.error) == (
+            "protocol",
+            "your code's process sent back something unreadable",
+        )
         assert reply.arrays == {}
         assert sb.worker_pid is None  # killed at once, not after the case's 5 s sleep
         assert sb.construct(2).ok  # a fresh worker
@@ -525,7 +578,9 @@ def test_forged_frames_are_a_protocol_error_and_the_grader_carries_on(tmp_path, 
 
 
 def test_a_well_formed_forgery_is_only_the_students_own_answer(tmp_path):
-    submission = case_from_template(tmp_path, "forged", 'MODE = "garbage"', 'MODE = "valid_forgery"')
+    submission = case_from_template(
+        tmp_path, "forged", 'MODE = "garbage"', 'MODE = "valid_forgery"'
+    )
     with sandbox(submission) as sb:
         reply = sb.estep(2, PARAMS2, X5)
         assert reply.ok  # the student's code chose these numbers: they are its answer
@@ -544,7 +599,11 @@ def test_processes_and_threads_cannot_be_started_and_nothing_survives_close():
     assert lines == [
         f"{when} {what} failed: {error}"
         for when in ("import", "estep")
-        for what, error in (("fork", "BlockingIOError"), ("popen", "BlockingIOError"), ("thread", "RuntimeError"))
+        for what, error in (
+            ("fork", "BlockingIOError"),
+            ("popen", "BlockingIOError"),
+            ("thread", "RuntimeError"),
+        )
     ]
     for pid in started:  # (empty here; would have to be gone if RLIMIT_NPROC ever failed)
         assert not os.path.exists(f"/proc/{pid}")
@@ -599,13 +658,19 @@ def test_worker_dying_before_ready_is_a_sandbox_error():
     try:
         directory.chmod(0o755)  # reachable by the sandbox user when we are root
         fake = directory / "python"
-        fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'numpy'\" >&2\nexit 1\n")
+        fake.write_text(
+            "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'numpy'\" >&2\nexit 1\n"
+        )
         fake.chmod(0o755)
         with pytest.raises(SandboxError) as info:
             with sandbox(paths.SOLUTION_PATH, python=str(fake)) as sb:
                 sb.construct(2)
         message = str(info.value)
-        assert "exit code 1" in message and "No module named 'numpy'" in message and str(fake) in message
+        assert (
+            "exit code 1" in message
+            and "No module named 'numpy'" in message
+            and str(fake) in message
+        )
     finally:
         shutil.rmtree(directory)
 
@@ -637,14 +702,16 @@ def sandbox_user():
         return pwd.getpwnam(paths.SANDBOX_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", paths.SANDBOX_USER], check=True
+            ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", paths.SANDBOX_USER],
+            check=True,
         )
         return pwd.getpwnam(paths.SANDBOX_USER)
 
 
 @needs_root
 def test_as_root_the_worker_cannot_touch_the_graders_files_or_process(tmp_path, sandbox_user):
-    # A stand-in for the grader's tree: world-traversable, with private parts as setup.sh makes them.
+    # A stand-in for the grader's tree: world-traversable, with private parts as setup.sh
+    # makes them.
     grader = pathlib.Path(tempfile.mkdtemp(prefix="sandbox-root-test-"))
     try:
         grader.chmod(0o755)
@@ -711,7 +778,10 @@ def test_a_worker_that_stops_reading_requests_costs_a_timeout_but_no_method():
     X = np.zeros((20000, 1))  # 160 kB: more than a pipe holds, so the write itself must not block
     with sandbox("sabotage", Limits(call_timeout=1, startup_timeout=5, total_budget=20)) as sb:
         reply = sb.estep(2, PARAMS2, X)
-        assert (reply.kind, reply.error) == ("timeout", "your code's process did not answer within 1 s")
+        assert (reply.kind, reply.error) == (
+            "timeout",
+            "your code's process did not answer within 1 s",
+        )
         again = sb.estep(2, PARAMS2, X)
         assert again.kind == "timeout"  # not "skipped": no method was seen to hang
         assert len(sb.pids) == 2
@@ -763,7 +833,11 @@ def test_worker_serve_survives_hostile_attribute_objects():
     assert header["kind"] == "ok"
     values = header["values"]
     assert values["num_gaussians"] is None and values["num_gaussians_repr"] == "2"
-    assert values["param_types"] == {"priors": "missing", "mus": "ndarray (2,)", "variances": "list of 2"}
+    assert values["param_types"] == {
+        "priors": "missing",
+        "mus": "ndarray (2,)",
+        "variances": "list of 2",
+    }
     assert values["param_errors"] == {"priors": "reading it raised SystemExit: property"}
     assert set(arrays) == {"mus", "variances"}
 
@@ -807,7 +881,11 @@ def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdea
     sleeper = tmp_path / "sleeper.py"
     sleeper.write_text(
         "import ctypes, time\n"
-        + ("ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # undo PR_SET_PDEATHSIG\n" if clears_pdeathsig else "")
+        + (
+            "ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # undo PR_SET_PDEATHSIG\n"
+            if clears_pdeathsig
+            else ""
+        )
         + "class GMM1D:\n"
         "    def __init__(self, k):\n"
         "        self.num_gaussians = k\n"
@@ -816,12 +894,30 @@ def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdea
         "        time.sleep(600)\n"
     )
     config = tmp_path / "config.ini"
-    config.write_text(paths.CONFIG_PATH.read_text().replace("call_timeout_seconds = 10", "call_timeout_seconds = 300"))
-    grader = subprocess.Popen(
-        [sys.executable, "-m", "grader", str(sleeper), "--results", str(tmp_path / "r.json"), "--config", str(config)],
-        cwd=paths.PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    config.write_text(
+        paths.CONFIG_PATH.read_text().replace(
+            "call_timeout_seconds = 10", "call_timeout_seconds = 300"
+        )
     )
-    uids = range(paths.SANDBOX_UID_BASE + 64 * grader.pid, paths.SANDBOX_UID_BASE + 64 * (grader.pid + 1))
+    grader = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            str(sleeper),
+            "--results",
+            str(tmp_path / "r.json"),
+            "--config",
+            str(config),
+        ],
+        cwd=paths.PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    uids = range(
+        paths.SANDBOX_UID_BASE + 64 * grader.pid, paths.SANDBOX_UID_BASE + 64 * (grader.pid + 1)
+    )
 
     def workers():
         found = []
@@ -872,7 +968,9 @@ def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdea
 def test_parameters_are_set_in_the_constructors_own_layout(current, expected):
     got = worker.styled(current, np.array([0.25, 0.75]), 2)
     assert type(got) is type(expected)
-    assert np.array_equal(np.asarray(got), np.asarray(expected)) and np.shape(got) == np.shape(expected)
+    assert np.array_equal(np.asarray(got), np.asarray(expected)) and np.shape(got) == np.shape(
+        expected
+    )
 
 
 def test_an_oversized_reply_array_is_reported_not_decoded(tmp_path):
@@ -909,15 +1007,21 @@ def test_as_root_files_left_in_shared_places_are_removed_at_close(tmp_path):
         "    if os.path.isdir(place):\n"
         "        with open(os.path.join(place, 'litter-%d' % os.getpid()), 'w') as f:\n"
         "            f.write('x')\n"
-        "        os.makedirs(os.path.join(place, 'litter-dir-%d' % os.getpid(), 'deep'), exist_ok=True)\n"
+        "        os.makedirs(os.path.join(place, 'litter-dir-%d' % os.getpid(), 'deep'), exist_ok=True)\n"  # noqa: E501
         "        print(place)\n"
         "class GMM1D:\n"
         "    def __init__(self, k):\n"
         "        self.num_gaussians = k\n"
         "        self.priors = self.mus = self.variances = [1.0] * k\n"
     )
+
     def owned():
-        return [e.path for p in places for e in os.scandir(p) if e.stat(follow_symlinks=False).st_uid == uid]
+        return [
+            e.path
+            for p in places
+            for e in os.scandir(p)
+            if e.stat(follow_symlinks=False).st_uid == uid
+        ]
 
     with sandbox(litter) as sb:
         reply = sb.construct(2)

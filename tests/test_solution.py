@@ -80,11 +80,15 @@ def test_example_update_mstep_from_the_published_gammas():
     np.testing.assert_allclose(priors[1], 0.6543753816, rtol=0, atol=1e-8)
     np.testing.assert_allclose(mus[1], 0.6811290964, rtol=0, atol=1e-8)
     np.testing.assert_allclose(variances[1], 1.0752479632, rtol=0, atol=1e-8)
-    np.testing.assert_allclose([priors[0], mus[0], variances[0]], [0.34562, -0.53733, 0.57579], rtol=0, atol=5e-6)
+    np.testing.assert_allclose(
+        [priors[0], mus[0], variances[0]], [0.34562, -0.53733, 0.57579], rtol=0, atol=5e-6
+    )
 
 
 def test_example_update_log_likelihood():
-    assert model(*EXAMPLE_START).log_likelihood(EXAMPLE_X) == pytest.approx(-11.6484877702, abs=1e-9)
+    assert model(*EXAMPLE_START).log_likelihood(EXAMPLE_X) == pytest.approx(
+        -11.6484877702, abs=1e-9
+    )
 
 
 def test_exercise_first_estep():
@@ -153,8 +157,15 @@ def test_agrees_with_scikit_learn_for_100_iterations(k):
     X, priors, mus, variances = well_scaled_case(k, seed=1000 + k)
     m = model(priors, mus, variances)
     oracle = sklearn_mixture.GaussianMixture(
-        k, covariance_type="full", reg_covar=0.0, tol=0.0, max_iter=1, warm_start=True,
-        weights_init=priors, means_init=mus[:, None], precisions_init=(1 / variances)[:, None, None],
+        k,
+        covariance_type="full",
+        reg_covar=0.0,
+        tol=0.0,
+        max_iter=1,
+        warm_start=True,
+        weights_init=priors,
+        means_init=mus[:, None],
+        precisions_init=(1 / variances)[:, None, None],
     )
     n = X.shape[0]
     with warnings.catch_warnings():
@@ -167,11 +178,19 @@ def test_agrees_with_scikit_learn_for_100_iterations(k):
             oracle.fit(X)
             got_priors, got_mus, got_variances = params(m)
             where = f"k={k}, iteration {iteration}"
-            np.testing.assert_allclose(got_priors, oracle.weights_, rtol=1e-9, atol=1e-12, err_msg=where)
-            np.testing.assert_allclose(got_mus, oracle.means_.ravel(), rtol=1e-9, atol=1e-9, err_msg=where)
-            np.testing.assert_allclose(got_variances, oracle.covariances_.ravel(), rtol=1e-9, err_msg=where)
+            np.testing.assert_allclose(
+                got_priors, oracle.weights_, rtol=1e-9, atol=1e-12, err_msg=where
+            )
+            np.testing.assert_allclose(
+                got_mus, oracle.means_.ravel(), rtol=1e-9, atol=1e-9, err_msg=where
+            )
+            np.testing.assert_allclose(
+                got_variances, oracle.covariances_.ravel(), rtol=1e-9, err_msg=where
+            )
             # score() is the per-sample MEAN log-likelihood; ours is the SUM.
-            assert m.log_likelihood(X) / n == pytest.approx(oracle.score(X), rel=1e-9, abs=1e-12), where
+            assert m.log_likelihood(X) / n == pytest.approx(oracle.score(X), rel=1e-9, abs=1e-12), (
+                where
+            )
         assert got_variances.min() > 0.1  # the data stayed well-scaled: no component collapsed
 
 
@@ -285,7 +304,9 @@ def test_estep_rejects_X_that_is_not_a_column(bad):
 def test_constants_and_pdf():
     assert ref.EPSILON == 1e-12 and ref.DELTA == 1e-9
     assert ref.pdf(0.0, 0.0, 1.0) == pytest.approx(1 / math.sqrt(2 * math.pi), rel=1e-15)
-    assert ref.pdf(3.0, 1.0, 4.0) == pytest.approx(math.exp(-0.5) / math.sqrt(8 * math.pi), rel=1e-15)
+    assert ref.pdf(3.0, 1.0, 4.0) == pytest.approx(
+        math.exp(-0.5) / math.sqrt(8 * math.pi), rel=1e-15
+    )
     assert ref.pdf(np.zeros((4, 1)), np.zeros((1, 3)), np.ones((1, 3))).shape == (4, 3)
 
 
@@ -323,7 +344,9 @@ def test_fit_returns_one_log_likelihood_per_iteration_and_stops_at_delta():
 @pytest.mark.slow
 def test_self_check_passes_as_a_student_would_run_it(tmp_path):
     shutil.copy(paths.SOLUTION_PATH, tmp_path / "gmm1d.py")
-    run = subprocess.run([sys.executable, "gmm1d.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "gmm1d.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     lines = run.stdout.splitlines()
     assert run.returncode == 0, run.stdout + run.stderr
     assert sum(line.startswith("PASS  ") for line in lines) == 14
@@ -333,6 +356,11 @@ def test_self_check_passes_as_a_student_would_run_it(tmp_path):
 
 def test_importing_does_not_run_the_self_check(tmp_path):
     shutil.copy(paths.SOLUTION_PATH, tmp_path / "gmm1d.py")
-    run = subprocess.run([sys.executable, "-c", "import gmm1d"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-c", "import gmm1d"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0 and run.stdout == "" and run.stderr == ""

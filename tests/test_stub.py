@@ -51,9 +51,15 @@ def test_everything_else_already_works():
     assert m.num_gaussians == 2 and all(a.shape == (2, 1) for a in (m.priors, m.mus, m.variances))
     with pytest.raises(ValueError):
         m.estep(np.zeros(4))  # the shape guard is given; only the E-step itself is missing
-    m.priors, m.mus, m.variances = (np.array([[0.5], [0.5]]), np.array([[-3.0], [2.0]]), np.array([[4.0], [4.0]]))
+    m.priors, m.mus, m.variances = (
+        np.array([[0.5], [0.5]]),
+        np.array([[-3.0], [2.0]]),
+        np.array([[4.0], [4.0]]),
+    )
     # 6.86x "An Example Update": log-likelihood at the start (known-answers.md)
-    assert m.log_likelihood(np.array([[0.2], [-0.9], [-1.0], [1.2], [1.8]])) == pytest.approx(-11.6484877702, abs=1e-9)
+    assert m.log_likelihood(np.array([[0.2], [-0.9], [-1.0], [1.2], [1.8]])) == pytest.approx(
+        -11.6484877702, abs=1e-9
+    )
 
 
 # --- as a student runs it ---------------------------------------------------------------
@@ -71,15 +77,23 @@ def splice(estep=None, mstep=None):
         if body is not None:
             raise_stmt = node.body[-1]
             assert isinstance(raise_stmt, ast.Raise), "the stub's method should end in its raise"
-            edits.append((raise_stmt.lineno, raise_stmt.end_lineno, textwrap.indent(textwrap.dedent(body), " " * 8)))
+            edits.append(
+                (
+                    raise_stmt.lineno,
+                    raise_stmt.end_lineno,
+                    textwrap.indent(textwrap.dedent(body), " " * 8),
+                )
+            )
     for first, last, text in sorted(edits, reverse=True):
-        lines[first - 1:last] = [text]
+        lines[first - 1 : last] = [text]
     return "".join(lines)
 
 
 def run_self_check(tmp_path, source=None):
     (tmp_path / "gmm1d.py").write_text(source if source is not None else STUB_PATH.read_text())
-    run = subprocess.run([sys.executable, "gmm1d.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "gmm1d.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     lines = [line for line in run.stdout.splitlines() if line.startswith(("PASS  ", "FAIL  "))]
     assert len(lines) == N_CHECKS, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr, run.stdout + run.stderr
@@ -127,13 +141,20 @@ def test_untouched_stub_says_plainly_what_is_missing(tmp_path):
     assert run.returncode == 1 and run.stderr == ""
     assert len(failing(lines)) == N_CHECKS
     assert all("is not written yet (it raises NotImplementedError)" in line for line in lines)
-    assert re.search(r"^Not written yet: GMM1D\.estep and GMM1D\.mstep still raise NotImplementedError", run.stdout,
-                     flags=re.M)
+    assert re.search(
+        r"^Not written yet: GMM1D\.estep and GMM1D\.mstep still raise NotImplementedError",
+        run.stdout,
+        flags=re.M,
+    )
     assert f"{N_CHECKS} of {N_CHECKS} checks failed." in run.stdout
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("estep, mstep", [(NAIVE_ESTEP, NAIVE_MSTEP), (LOOP_ESTEP, LOOP_MSTEP)], ids=["vectorised", "loops+EPSILON"])
+@pytest.mark.parametrize(
+    "estep, mstep",
+    [(NAIVE_ESTEP, NAIVE_MSTEP), (LOOP_ESTEP, LOOP_MSTEP)],
+    ids=["vectorised", "loops+EPSILON"],
+)
 def test_correct_student_code_passes_every_check(tmp_path, estep, mstep):
     run, lines = run_self_check(tmp_path, splice(estep, mstep))
     assert failing(lines) == [] and run.returncode == 0, run.stdout
@@ -145,9 +166,15 @@ def test_correct_student_code_passes_every_check(tmp_path, estep, mstep):
 def test_only_estep_written_passes_its_checks_and_names_mstep(tmp_path):
     run, lines = run_self_check(tmp_path, splice(estep=NAIVE_ESTEP))
     assert run.returncode == 1
-    assert all(line.startswith("PASS") for line in lines if line.startswith(("PASS  E-step", "FAIL  E-step")))
+    assert all(
+        line.startswith("PASS")
+        for line in lines
+        if line.startswith(("PASS  E-step", "FAIL  E-step"))
+    )
     assert any("GMM1D.mstep is not written yet" in line for line in failing(lines))
-    assert re.search(r"^Not written yet: GMM1D\.mstep still raises NotImplementedError", run.stdout, flags=re.M)
+    assert re.search(
+        r"^Not written yet: GMM1D\.mstep still raises NotImplementedError", run.stdout, flags=re.M
+    )
 
 
 @pytest.mark.slow
@@ -161,7 +188,10 @@ def test_variance_about_the_old_mean_fails_the_mstep_example(tmp_path):
     run, lines = run_self_check(tmp_path, splice(NAIVE_ESTEP, old_mean))
     assert run.returncode == 1
     mstep_line = next(line for line in lines if "M-step, worked example" in line)
-    assert mstep_line.startswith("FAIL") and "expected variances = [0.57579, 1.0752479632], got" in mstep_line
+    assert (
+        mstep_line.startswith("FAIL")
+        and "expected variances = [0.57579, 1.0752479632], got" in mstep_line
+    )
     assert all(line.startswith("PASS") for line in lines if "E-step, k =" in line)
 
 
@@ -170,7 +200,9 @@ def test_unnormalised_estep_fails_with_expected_and_found(tmp_path):
     joint_only = "return self.priors.T * pdf(X, self.mus.T, self.variances.T)\n"
     run, lines = run_self_check(tmp_path, splice(joint_only, NAIVE_MSTEP))
     assert run.returncode == 1
-    assert "expected P(cluster 1 | x) = [0.2942149722" in next(line for line in lines if "E-step, worked" in line)
+    assert "expected P(cluster 1 | x) = [0.2942149722" in next(
+        line for line in lines if "E-step, worked" in line
+    )
     for k in range(2, 7):
         line = next(line for line in lines if line.startswith(f"FAIL  E-step, k = {k}:"))
         assert "expected every row to sum to 1" in line
@@ -188,9 +220,15 @@ def test_two_cluster_only_code_fails_for_other_k_without_a_traceback(tmp_path):
     assert run.returncode == 1
     by_name = {line.split(":")[0][6:]: line for line in lines}
     assert by_name["E-step, k = 2"].startswith("PASS")
-    assert re.search(r"raised IndexError: .* \(in estep, line \d+: joint2 = self\.priors\[1, 0\]", by_name["E-step, k = 1"])
+    assert re.search(
+        r"raised IndexError: .* \(in estep, line \d+: joint2 = self\.priors\[1, 0\]",
+        by_name["E-step, k = 1"],
+    )
     assert "estep should return shape (n, k) = (200, 3), got (200, 2)" in by_name["E-step, k = 3"]
-    assert "self.priors should hold 4 numbers (a (4, 1) column), got shape (2, 1)" in by_name["EM on synthetic data, k = 4"]
+    assert (
+        "self.priors should hold 4 numbers (a (4, 1) column), got shape (2, 1)"
+        in by_name["EM on synthetic data, k = 4"]
+    )
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ grader's output:
     {"why": "...", "score": 75, "failed": ["mstep_variances", "em_monotone"],
      "mistakes": {"mstep_variances": ["variance_old_mean"]},      # keys that must be diagnosed
      "output_contains": {"loads": ["line 12"]},                   # optional feedback substrings
-     "leftover_markers": ["600.7311"],                            # optional: no process may keep these
+     "leftover_markers": ["600.7311"],              # optional: no process may keep these
      "root_only": false}                                          # true: needs user separation
 
 Each file is graded once, by ``python -m grader FILE --results DIR/results.json --config CFG``
@@ -38,13 +38,27 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "submissions"
 KINDS = ("correct", "buggy", "hostile")
-CHECK_IDS = ["loads", "estep_shape", "estep_pmf", "estep_example", "estep_values", "estep_pure",
-             "mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs", "em_monotone"]
+CHECK_IDS = [
+    "loads",
+    "estep_shape",
+    "estep_pmf",
+    "estep_example",
+    "estep_values",
+    "estep_pure",
+    "mstep_priors",
+    "mstep_means",
+    "mstep_variances",
+    "mstep_inputs",
+    "em_monotone",
+]
 POINTS = dict(zip(CHECK_IDS, [0, 10, 10, 10, 15, 5, 10, 10, 10, 5, 15]))
 
 # Short sandbox limits for the test config (grader/config.ini with [limits] overridden).
-TEST_LIMITS = {"call_timeout_seconds": "3", "startup_timeout_seconds": "8",
-               "total_budget_seconds": "40"}
+TEST_LIMITS = {
+    "call_timeout_seconds": "3",
+    "startup_timeout_seconds": "8",
+    "total_budget_seconds": "40",
+}
 CLI_TIMEOUT = 120  # seconds: the bound on one grading, hostile or not
 POOL_SIZE = 3
 LEFTOVER_GRACE = 3.0  # seconds a killed process may take to disappear after the CLI exits
@@ -69,8 +83,16 @@ def test_fixture_expectations_are_consistent():
     assert sum(k.startswith("buggy/") for k in ALL) >= 18
     assert sum(k.startswith("hostile/") for k in ALL) >= 14
     for name, (_, exp) in ALL.items():
-        assert set(exp) <= {"why", "score", "failed", "mistakes", "output_contains",
-                            "leftover_markers", "root_only", "root_only_reason"}, name
+        assert set(exp) <= {
+            "why",
+            "score",
+            "failed",
+            "mistakes",
+            "output_contains",
+            "leftover_markers",
+            "root_only",
+            "root_only_reason",
+        }, name
         assert exp["why"].strip(), name
         assert exp["failed"] == [c for c in CHECK_IDS if c in exp["failed"]], name
         assert set(exp["mistakes"]) <= set(exp["failed"]), name
@@ -80,12 +102,23 @@ def test_fixture_expectations_are_consistent():
             assert exp["score"] == 100 and exp["failed"] == [], name
 
 
-
 MISTAKE_KEYS = {
-    "transposed", "not_ndarray", "priors_ignored", "wrong_axis", "not_normalised",
-    "std_as_variance", "two_clusters_hardcoded", "mutates_X", "mutates_params",
-    "variance_old_mean", "divide_by_n", "unbiased_variance", "priors_not_normalised",
-    "ignores_given_gammas", "mutates_inputs", "loglik_decreased",
+    "transposed",
+    "not_ndarray",
+    "priors_ignored",
+    "wrong_axis",
+    "not_normalised",
+    "std_as_variance",
+    "two_clusters_hardcoded",
+    "mutates_X",
+    "mutates_params",
+    "variance_old_mean",
+    "divide_by_n",
+    "unbiased_variance",
+    "priors_not_normalised",
+    "ignores_given_gammas",
+    "mutates_inputs",
+    "loglik_decreased",
 }
 
 
@@ -96,9 +129,19 @@ def test_fixture_mistakes_use_the_grader_vocabulary():
 
 
 def _valid_results():
-    tests = [{"name": c, "number": str(i + 1), "score": float(POINTS[c]), "max_score": float(POINTS[c]),
-              "status": "passed", "output": "ok", "visibility": "visible",
-              "extra_data": {"check": c, "mistakes": []}} for i, c in enumerate(CHECK_IDS)]
+    tests = [
+        {
+            "name": c,
+            "number": str(i + 1),
+            "score": float(POINTS[c]),
+            "max_score": float(POINTS[c]),
+            "status": "passed",
+            "output": "ok",
+            "visibility": "visible",
+            "extra_data": {"check": c, "mistakes": []},
+        }
+        for i, c in enumerate(CHECK_IDS)
+    ]
     return {"score": 100.0, "execution_time": 1.5, "output": "", "tests": tests}
 
 
@@ -106,21 +149,24 @@ def _encoded(data):
     return json.dumps(data).encode("utf-8")
 
 
-@pytest.mark.parametrize("spoil, expected", [
-    (lambda d: d.update(score=float("nan")), "not strict JSON"),
-    (lambda d: d["tests"][3].update(score=float("inf")), "not strict JSON"),
-    (lambda d: d.update(score=99.0), "sum of test scores"),
-    (lambda d: d.update(execution_time="1.5"), "execution_time"),
-    (lambda d: d["tests"][1].update(score=11.0), "outside"),
-    (lambda d: d["tests"][1].update(score=-1.0), "outside"),
-    (lambda d: d["tests"][1].update(score=True), "finite number"),
-    (lambda d: d["tests"][2].update(status="error"), "status"),
-    (lambda d: d["tests"][2].update(visibility="secret"), "visibility"),
-    (lambda d: d["tests"][2].update(number=3), "number"),
-    (lambda d: d["tests"][2].pop("name"), "name"),
-    (lambda d: d["tests"][2].update(output="x" * 20_001), "characters"),
-    (lambda d: d.update(tests={}), "tests"),
-])
+@pytest.mark.parametrize(
+    "spoil, expected",
+    [
+        (lambda d: d.update(score=float("nan")), "not strict JSON"),
+        (lambda d: d["tests"][3].update(score=float("inf")), "not strict JSON"),
+        (lambda d: d.update(score=99.0), "sum of test scores"),
+        (lambda d: d.update(execution_time="1.5"), "execution_time"),
+        (lambda d: d["tests"][1].update(score=11.0), "outside"),
+        (lambda d: d["tests"][1].update(score=-1.0), "outside"),
+        (lambda d: d["tests"][1].update(score=True), "finite number"),
+        (lambda d: d["tests"][2].update(status="error"), "status"),
+        (lambda d: d["tests"][2].update(visibility="secret"), "visibility"),
+        (lambda d: d["tests"][2].update(number=3), "number"),
+        (lambda d: d["tests"][2].pop("name"), "name"),
+        (lambda d: d["tests"][2].update(output="x" * 20_001), "characters"),
+        (lambda d: d.update(tests={}), "tests"),
+    ],
+)
 def test_results_schema_rejects(spoil, expected):
     data = _valid_results()
     assert results_schema.problems(_encoded(data)) == []
@@ -135,8 +181,11 @@ def test_results_schema_rejects_bytes_level_problems():
     assert results_schema.problems(good[:-1] + b"\xff")  # invalid UTF-8
     assert results_schema.problems(b"[1, 2]")  # not an object
     assert results_schema.problems(good[:-1] + b", " + b" " * 1_000_000 + b"}")  # too big
-    assert results_schema.problems(json.dumps(_valid_results(), allow_nan=True)
-                                   .replace('"score": 100.0', '"score": Infinity', 1).encode())
+    assert results_schema.problems(
+        json.dumps(_valid_results(), allow_nan=True)
+        .replace('"score": 100.0', '"score": Infinity', 1)
+        .encode()
+    )
 
 
 def _proc_matches(markers):
@@ -192,9 +241,21 @@ def _grade(name, source, expectation, workdir, config_path):
     started = time.monotonic()
     with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "grader", str(source), "--results", str(results_path),
-             "--config", str(config_path)],
-            cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                str(source),
+                "--results",
+                str(results_path),
+                "--config",
+                str(config_path),
+            ],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
             start_new_session=True,
         )
         try:
@@ -279,7 +340,9 @@ def test_submission(name, gradings):
     failed = [t["extra_data"]["check"] for t in tests if t["status"] == "failed"]
     summary = "\n".join(
         f"  {t['extra_data']['check']:16} {t['status']:6} {t['score']:>4}/{t['max_score']:<4} "
-        f"{t['extra_data'].get('mistakes')} {t['output'][:160]!r}" for t in tests)
+        f"{t['extra_data'].get('mistakes')} {t['output'][:160]!r}"
+        for t in tests
+    )
     assert failed == exp["failed"], f"failed checks differ\n{summary}\n{context}"
     assert abs(results["score"] - exp["score"]) < 1e-6, f"score\n{summary}\n{context}"
 
@@ -291,7 +354,8 @@ def test_submission(name, gradings):
     for check_id, needles in exp.get("output_contains", {}).items():
         for needle in needles:
             assert needle in by_check[check_id]["output"], (
-                f"{check_id}: feedback lacks {needle!r}\n{summary}\n{context}")
+                f"{check_id}: feedback lacks {needle!r}\n{summary}\n{context}"
+            )
 
     outputs = [results.get("output", "")] + [t["output"] for t in tests]
     leaks = [text for text in outputs if str(REPO) in text]

@@ -222,10 +222,13 @@ def _checked_gammas(model, X):
     """Call estep and check the basics every later check relies on."""
     gammas = model.estep(X)
     n, k = X.shape[0], model.num_gaussians
-    _expect(isinstance(gammas, np.ndarray),
-            f"estep should return a numpy array of shape ({n}, {k}), got {type(gammas).__name__}")
-    _expect(gammas.shape == (n, k),
-            f"estep should return shape (n, k) = ({n}, {k}), got {gammas.shape}")
+    _expect(
+        isinstance(gammas, np.ndarray),
+        f"estep should return a numpy array of shape ({n}, {k}), got {type(gammas).__name__}",
+    )
+    _expect(
+        gammas.shape == (n, k), f"estep should return shape (n, k) = ({n}, {k}), got {gammas.shape}"
+    )
     return gammas
 
 
@@ -234,9 +237,11 @@ def _checked_parameters(model, k):
     found = []
     for name in ("priors", "mus", "variances"):
         value = np.asarray(getattr(model, name), dtype=float)
-        _expect(value.size == k,
-                f"after mstep, self.{name} should hold {k} numbers (a ({k}, 1) column), got "
-                f"shape {value.shape}")
+        _expect(
+            value.size == k,
+            f"after mstep, self.{name} should hold {k} numbers (a ({k}, 1) column), got "
+            f"shape {value.shape}",
+        )
         found.append(value.ravel())
     return found
 
@@ -247,9 +252,13 @@ def _check_estep_example():
     gammas = _checked_gammas(_model(ex["priors"], ex["mus"], ex["variances"]), X)
     expected = np.array(ex["gamma1"])
     error = np.max(np.abs(gammas[:, 0] - expected))
-    _expect(error <= 1e-9, f"expected P(cluster 1 | x) = {_fmt(expected)}, got {_fmt(gammas[:, 0])}")
-    _expect(np.max(np.abs(gammas[:, 1] - (1.0 - expected))) <= 1e-9,
-            f"expected P(cluster 2 | x) = {_fmt(1.0 - expected)}, got {_fmt(gammas[:, 1])}")
+    _expect(
+        error <= 1e-9, f"expected P(cluster 1 | x) = {_fmt(expected)}, got {_fmt(gammas[:, 0])}"
+    )
+    _expect(
+        np.max(np.abs(gammas[:, 1] - (1.0 - expected))) <= 1e-9,
+        f"expected P(cluster 2 | x) = {_fmt(1.0 - expected)}, got {_fmt(gammas[:, 1])}",
+    )
     return f"P(cluster 1 | x) = {_fmt(gammas[:, 0])} as published"
 
 
@@ -261,13 +270,17 @@ def _check_mstep_example():
     X_before, gammas_before = X.copy(), gammas.copy()
     model = _model(ex["priors"], ex["mus"], ex["variances"])
     model.mstep(X, gammas)
-    _expect(np.array_equal(X, X_before) and np.array_equal(gammas, gammas_before),
-            "mstep must not modify X or gammas, but it changed them")
+    _expect(
+        np.array_equal(X, X_before) and np.array_equal(gammas, gammas_before),
+        "mstep must not modify X or gammas, but it changed them",
+    )
     found = _checked_parameters(model, 2)
     for name, got in zip(("priors", "mus", "variances"), found):
         expected = np.array(ex["new_" + name])
-        _expect(np.all(np.abs(got - expected) <= ex["tolerance"]),
-                f"expected {name} = {_fmt(expected)}, got {_fmt(got)}")
+        _expect(
+            np.all(np.abs(got - expected) <= ex["tolerance"]),
+            f"expected {name} = {_fmt(expected)}, got {_fmt(got)}",
+        )
     return "priors {}, mus {}, variances {} as published".format(*(_fmt(f) for f in found))
 
 
@@ -277,21 +290,28 @@ def _check_em_exercise():
     model = _model(ex["priors"], ex["mus"], ex["variances"])
     gammas = _checked_gammas(model, X)
     more_likely = list(np.argmax(gammas, axis=1) + 1)
-    _expect(more_likely == ex["more_likely_cluster"],
-            f"expected the more likely cluster per point to be {ex['more_likely_cluster']}, "
-            f"got {more_likely}")
-    _expect(abs(gammas[3, 0] - ex["gamma1_at_5"]) <= 1e-9,
-            f"expected P(cluster 1 | x = 5) = 2/3, got {gammas[3, 0]!r}")
+    _expect(
+        more_likely == ex["more_likely_cluster"],
+        f"expected the more likely cluster per point to be {ex['more_likely_cluster']}, "
+        f"got {more_likely}",
+    )
+    _expect(
+        abs(gammas[3, 0] - ex["gamma1_at_5"]) <= 1e-9,
+        f"expected P(cluster 1 | x = 5) = 2/3, got {gammas[3, 0]!r}",
+    )
     model.mstep(X, gammas)
     found = _checked_parameters(model, 2)
     for name, got in zip(("priors", "mus", "variances"), found):
         expected = np.array(ex["new_" + name])
         # 1e-6: p(x = -1) is only ~3.4e-5, so code that adds EPSILON to its denominators
         # (as the hint does) is off by ~3e-8 here, and that is fine.
-        _expect(np.all(np.abs(got - expected) <= 1e-6),
-                f"after one EM iteration expected {name} = {_fmt(expected)}, got {_fmt(got)}")
+        _expect(
+            np.all(np.abs(got - expected) <= 1e-6),
+            f"after one EM iteration expected {name} = {_fmt(expected)}, got {_fmt(got)}",
+        )
     return "after one EM iteration: priors {}, mus {}, variances {} as published".format(
-        *(_fmt(f) for f in found))
+        *(_fmt(f) for f in found)
+    )
 
 
 def _random_model(k, rng):
@@ -309,21 +329,27 @@ def _check_estep_general(k):
     before = [a.copy() for a in (X, model.priors, model.mus, model.variances)]
     gammas = _checked_gammas(model, X)
     after = (X, model.priors, model.mus, model.variances)
-    _expect(all(np.array_equal(a, b) for a, b in zip(before, after)),
-            "estep must not modify X, self.priors, self.mus or self.variances, but it did")
+    _expect(
+        all(np.array_equal(a, b) for a, b in zip(before, after)),
+        "estep must not modify X, self.priors, self.mus or self.variances, but it did",
+    )
     _expect(np.all(np.isfinite(gammas)), "expected finite posteriors, got NaN or inf")
     _expect(np.all(gammas >= 0.0), f"expected posteriors >= 0, got a minimum of {gammas.min()!r}")
     sums = gammas.sum(axis=1)
     worst = int(np.argmax(np.abs(sums - 1.0)))
-    _expect(abs(sums[worst] - 1.0) <= 1e-6,
-            f"expected every row to sum to 1, row {worst} sums to {sums[worst]!r}")
+    _expect(
+        abs(sums[worst] - 1.0) <= 1e-6,
+        f"expected every row to sum to 1, row {worst} sums to {sums[worst]!r}",
+    )
     # Bayes' rule written with pdf, for comparison.
     joint = model.priors.T * pdf(X, model.mus.T, model.variances.T)
     expected = joint / joint.sum(axis=1, keepdims=True)
     error = np.abs(gammas - expected)
     i, j = np.unravel_index(int(np.argmax(error)), error.shape)
-    _expect(error[i, j] <= 1e-6,
-            f"expected gammas[{i}, {j}] = {expected[i, j]!r} (Bayes' rule), got {gammas[i, j]!r}")
+    _expect(
+        error[i, j] <= 1e-6,
+        f"expected gammas[{i}, {j}] = {expected[i, j]!r} (Bayes' rule), got {gammas[i, j]!r}",
+    )
     return f"shape (200, {k}), rows are probability vectors, values follow Bayes' rule"
 
 
@@ -341,18 +367,27 @@ def _check_em_increases(k):
     trajectory = [model.log_likelihood(X)] + model.fit(X, max_iters=300)
     _checked_parameters(model, k)
     for step, (old, new) in enumerate(zip(trajectory, trajectory[1:]), start=1):
-        _expect(np.isfinite(new), f"expected a finite log-likelihood, got {new!r} after iteration {step}")
-        _expect(new >= old - 1e-9 * max(1.0, abs(old)),
-                f"expected the log-likelihood never to decrease, it fell from {old!r} to {new!r} "
-                f"at iteration {step}")
-    return (f"{X.shape[0]} points, {len(trajectory) - 1} iterations, log-likelihood "
-            f"{trajectory[0]:.4f} -> {trajectory[-1]:.4f}, never decreased")
+        _expect(
+            np.isfinite(new),
+            f"expected a finite log-likelihood, got {new!r} after iteration {step}",
+        )
+        _expect(
+            new >= old - 1e-9 * max(1.0, abs(old)),
+            f"expected the log-likelihood never to decrease, it fell from {old!r} to {new!r} "
+            f"at iteration {step}",
+        )
+    return (
+        f"{X.shape[0]} points, {len(trajectory) - 1} iterations, log-likelihood "
+        f"{trajectory[0]:.4f} -> {trajectory[-1]:.4f}, never decreased"
+    )
 
 
 _CHECKS = (
-    [("E-step, worked example (6.86x 'An Example Update')", _check_estep_example),
-     ("M-step, worked example (6.86x 'An Example Update')", _check_mstep_example),
-     ("one EM iteration, 6.86x exercise 'EM Algorithm'", _check_em_exercise)]
+    [
+        ("E-step, worked example (6.86x 'An Example Update')", _check_estep_example),
+        ("M-step, worked example (6.86x 'An Example Update')", _check_mstep_example),
+        ("one EM iteration, 6.86x exercise 'EM Algorithm'", _check_em_exercise),
+    ]
     + [(f"E-step, k = {k}", lambda k=k: _check_estep_general(k)) for k in range(1, 7)]
     + [(f"EM on synthetic data, k = {k}", lambda k=k: _check_em_increases(k)) for k in range(2, 7)]
 )
@@ -361,8 +396,11 @@ _CHECKS = (
 def _where(exc):
     """' (gmm1d.py line N: code)' for the innermost frame of this file in exc's traceback."""
     this_file = os.path.abspath(__file__)
-    here = [f for f in traceback.extract_tb(exc.__traceback__)
-            if os.path.abspath(f.filename) == this_file]
+    here = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if os.path.abspath(f.filename) == this_file
+    ]
     if not here:
         return ""
     frame = here[-1]
@@ -380,8 +418,11 @@ def _self_check():
             status, detail = "FAIL", str(exc)
         except NotImplementedError as exc:
             status, detail = "FAIL", str(exc).split(":")[0] + " (it raises NotImplementedError)"
-            unwritten += [m for m in ("GMM1D.estep", "GMM1D.mstep")
-                          if detail.startswith(m) and m not in unwritten]
+            unwritten += [
+                m
+                for m in ("GMM1D.estep", "GMM1D.mstep")
+                if detail.startswith(m) and m not in unwritten
+            ]
         except Exception as exc:  # a bug in estep/mstep: say what and where, no traceback
             status, detail = "FAIL", f"raised {type(exc).__name__}: {exc}{_where(exc)}"
         failures += status == "FAIL"
@@ -389,9 +430,11 @@ def _self_check():
     print()
     if unwritten:
         verb = "raises" if len(unwritten) == 1 else "raise"
-        print(f"Not written yet: {' and '.join(unwritten)} still {verb} NotImplementedError. Replace "
-              "each `raise NotImplementedError(...)` with your code (the comments above it say "
-              "what to compute; HANDOUT.md has the formulas), then run `python gmm1d.py` again.")
+        print(
+            f"Not written yet: {' and '.join(unwritten)} still {verb} NotImplementedError. Replace "
+            "each `raise NotImplementedError(...)` with your code (the comments above it say "
+            "what to compute; HANDOUT.md has the formulas), then run `python gmm1d.py` again."
+        )
     if failures:
         print(f"{failures} of {len(_CHECKS)} checks failed.")
         return 1
