@@ -171,7 +171,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.kill()
     except OSError:
         pass
-    from grader.sandbox import kill_workers_of
+    from grader.sandbox.cleanup import kill_workers_of
 
     kill_workers_of(proc.pid)
 

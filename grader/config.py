@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import paths
+from grader.sandbox import limits
+from grader.sandbox.limits import Limits
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -29,16 +31,6 @@ CHECK_IDS = (
     "em_monotone",
 )
 
-# [limits] key -> (attribute of Limits, type, minimum allowed)
-_LIMIT_KEYS = {
-    "call_timeout_seconds": ("call_timeout", float, 0.1),
-    "startup_timeout_seconds": ("startup_timeout", float, 0.5),
-    "total_budget_seconds": ("total_budget", float, 1.0),
-    "memory_mb": ("memory_mb", int, 128),
-    "cpu_seconds": ("cpu_seconds", int, 1),
-    "output_kb": ("output_kb", int, 1),
-}
-
 
 class ConfigError(Exception):
     """The configuration file is unusable; the message lists every problem."""
@@ -51,19 +43,9 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
-class LimitSettings:
-    call_timeout: float
-    startup_timeout: float
-    total_budget: float
-    memory_mb: int
-    cpu_seconds: int
-    output_kb: int
-
-
-@dataclass(frozen=True)
 class Config:
     path: Path
-    limits: LimitSettings
+    limits: Limits
     checks: dict  # check id -> CheckSettings, in CHECK_IDS order
     visibility: str
     stdout_visibility: str
@@ -126,13 +108,15 @@ def load(path=None) -> Config:
                 problems.append(f"[{name}] {key} is missing")
         return items
 
-    limit_items = section_items("limits", tuple(_LIMIT_KEYS))
+    settings = limits.configurable()
+    limit_items = section_items("limits", tuple(f.metadata["key"] for f in settings))
     limit_values = {}
-    for key, (attr, kind, minimum) in _LIMIT_KEYS.items():
+    for setting in settings:
+        key = setting.metadata["key"]
         if key in limit_items:
-            limit_values[attr] = _number(
-                limit_items[key], kind, minimum, f"[limits] {key}", problems
-            )
+            kind, minimum = type(setting.default), setting.metadata["minimum"]
+            value = _number(limit_items[key], kind, minimum, f"[limits] {key}", problems)
+            limit_values[setting.name] = value
 
     result_items = section_items("results", ("visibility", "stdout_visibility"))
     top_vis = {
@@ -164,7 +148,7 @@ def load(path=None) -> Config:
         )
     return Config(
         path=path,
-        limits=LimitSettings(**limit_values),
+        limits=limits.Limits(**limit_values),
         checks=checks,
         visibility=top_vis["visibility"],
         stdout_visibility=top_vis["stdout_visibility"],

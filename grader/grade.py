@@ -34,23 +34,9 @@ UNFINISHED_MESSAGE = (
 )
 OUR_SIDE_MESSAGE = (
     "The autograder could not run your code because of a problem on our side "
-    "(not your code's fault): {error}. Please tell your instructor."
+    "(not your code's fault). Please tell your instructor: the details are in the "
+    "autograder's log."
 )
-
-
-def limits_from(cfg):
-    """The sandbox limits an instructor set in the config."""
-    from grader.sandbox import Limits
-
-    lim = cfg.limits
-    return Limits(
-        call_timeout=lim.call_timeout,
-        startup_timeout=lim.startup_timeout,
-        total_budget=lim.total_budget,
-        memory_mb=lim.memory_mb,
-        cpu_seconds=lim.cpu_seconds,
-        output_bytes=lim.output_kb * 1024,
-    )
 
 
 def _suite(cfg, run_check, outcomes):
@@ -158,7 +144,7 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
         from grader.sandbox import Sandbox, SandboxError
 
         try:
-            with Sandbox(submission, limits or limits_from(cfg)) as sandbox:
+            with Sandbox(submission, limits or cfg.limits) as sandbox:
                 sandbox.start()  # the worker imports numpy while we load the reference
                 ctx = checks.Context(sandbox, checks.load_reference())
                 data = _run(
@@ -170,7 +156,7 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
                 )
         except SandboxError as exc:
             print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
-            message = OUR_SIDE_MESSAGE.format(error=exc)
+            message = OUR_SIDE_MESSAGE
             extra["grader_error"] = str(exc)
             data = _run(
                 cfg,

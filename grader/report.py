@@ -11,24 +11,14 @@ finite numbers, bounded UTF-8 text and ``score`` equal to the sum of the tests.
 import json
 import math
 import os
-import re
 import tempfile
 from pathlib import Path
+
+from grader.text import block
 
 TEST_OUTPUT_CHARS = 10_000  # per test; Gradescope cuts at ~100,000
 TOP_OUTPUT_CHARS = 4_000
 MAX_FILE_BYTES = 1_000_000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(text, limit) -> str:
-    """Printable, valid UTF-8, at most ``limit`` characters (with a note when cut)."""
-    text = str(text).encode("utf-8", "replace").decode("utf-8")  # lone surrogates -> '?'
-    text = _CONTROL.sub("", text)
-    if len(text) > limit:
-        dropped = len(text) - limit
-        text = text[:limit] + f"\n[... {dropped} more characters not shown]"
-    return text
 
 
 def _finite(value, default=0.0) -> float:
@@ -52,7 +42,7 @@ def build_test(number, check_id, title, settings, outcome) -> dict:
         "score": score,
         "max_score": points,
         "status": "passed" if outcome.passed else "failed",
-        "output": clean_text(text, TEST_OUTPUT_CHARS),
+        "output": block(text, TEST_OUTPUT_CHARS),
         "visibility": settings.visibility,
         "extra_data": {
             "check": check_id,
@@ -72,12 +62,12 @@ def repair(json_data, tests, *, output, execution_time, visibility, stdout_visib
         test["score"] = min(max(0.0, _finite(test.get("score"))), test["max_score"])
     json_data["score"] = float(sum(t["score"] for t in tests))
     json_data["execution_time"] = round(max(0.0, _finite(execution_time)), 3)
-    json_data["output"] = clean_text(output, TOP_OUTPUT_CHARS)
+    json_data["output"] = block(output, TOP_OUTPUT_CHARS)
     json_data["visibility"] = visibility
     json_data["stdout_visibility"] = stdout_visibility
     # extra_data holds the submission's file name, which may be any bytes (not UTF-8).
     json_data["extra_data"] = {
-        key: clean_text(value, 300) if isinstance(value, str) else value
+        key: block(value, 300) if isinstance(value, str) else value
         for key, value in (extra or {}).items()
     }
     return json_data

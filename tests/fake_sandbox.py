@@ -27,7 +27,7 @@ class FakeReply:
 
 
 def _styled(template, values):
-    from grader.worker import styled
+    from grader.sandbox.worker import styled
 
     if isinstance(template, (list, tuple)):
         return styled(template, values, len(values))

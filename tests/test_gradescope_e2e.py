@@ -405,9 +405,9 @@ def test_grader_crash_leaves_fallback_results(gradescope):
 
 def test_grader_killed_midway_leaves_fallback_results(gradescope):
     # Killed (as the OOM killer would) after grade_submission wrote its placeholder results and
-    # went on to start the sandbox: the placeholder must not stand as the student's grade.
+    # went on to load the reference: the placeholder must not stand as the student's grade.
     killer = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n"
-    with Sabotage(gradescope.source / "grader" / "sandbox.py", killer):
+    with Sabotage(gradescope.source / "solution" / "gmm1d.py", killer):
         results, log = gradescope.run({"gmm1d.py": text(REFERENCE)})
     assert_fallback(results, log, exit_status=137)
     placeholder = json.loads((gradescope.root / "results" / "results.invalid.json").read_text())

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader import lockdown, paths
+from grader.sandbox import isolation
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("runuser") is None,
@@ -86,7 +87,8 @@ def test_grading_never_touches_the_results_folders_permissions(shared_tmp):
 
 def test_disk_search_fixture_steals_without_lockdown_and_not_with_it(shared_tmp):
     """The hostile/disk_search fixture has teeth: in a world-readable copy of the project it
-    finds the solution and scores 100 unless the checkout is locked first."""
+    finds the solution and scores 100 unless the checkout is locked first, or Landlock keeps
+    it inside its own tree (the lockdown is the uid layer's defence where Landlock is missing)."""
     copy = shared_tmp / "project"
     for sub in ("grader", "solution"):
         shutil.copytree(paths.PROJECT_ROOT / sub, copy / sub)
@@ -101,14 +103,21 @@ def test_disk_search_fixture_steals_without_lockdown_and_not_with_it(shared_tmp)
         "print(grade.grade_submission(Path(sys.argv[1]))['score'])\n"
     )
     scores = {}
-    for mode in ("off", "on"):
+    for lock, landlock in (("off", "off"), ("on", "off"), ("off", "on")):
+        env = dict(os.environ, GMM1D_SANDBOX_WITHOUT="landlock" if landlock == "off" else "")
         proc = subprocess.run(
-            [sys.executable, "-c", script, str(target), mode],
+            [sys.executable, "-c", script, str(target), lock],
             cwd=copy,
+            env=env,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert proc.returncode == 0, proc.stderr
-        scores[mode] = float(proc.stdout.split()[-1])
-    assert scores == {"off": 100.0, "on": 0.0}
+        scores[lock, landlock] = float(proc.stdout.split()[-1])
+    expected = {("off", "off"): 100.0, ("on", "off"): 0.0}
+    if isolation.kernel_support().landlock_abi:
+        expected["off", "on"] = 0.0
+    else:
+        del scores["off", "on"]  # no Landlock here: that run had the lockdown off and no layer
+    assert scores == expected

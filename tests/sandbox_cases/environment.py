@@ -10,7 +10,8 @@ import numpy as np
 def _report():
     limits = {
         name: resource.getrlimit(getattr(resource, name))
-        for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE", "RLIMIT_NOFILE")
+        for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE",
+                     "RLIMIT_NOFILE", "RLIMIT_MSGQUEUE")
     }
     return {
         "env": dict(os.environ),

@@ -47,7 +47,11 @@ def _attack():
     # Every process it can find -- except those of its own user, which on a shared machine
     # could be other graders' sandboxes (the point is the grader, which is root's).
     my_uid = os.getuid()
-    for entry in os.listdir("/proc"):
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        entries = []
+    for entry in entries:
         if not entry.isdigit() or int(entry) == me:
             continue
         try:

@@ -12,7 +12,7 @@ reads replies with :class:`FrameReader` (incremental, for a non-blocking pipe); 
 uses the blocking :func:`read_frame` / :func:`write_frame`.
 
 This file is imported normally by the grader and the tests, and its *source text* is also
-sent to the worker on the command line (see grader.sandbox), where no grader file is
+sent to the worker on the command line (grader/sandbox/process.py), where no grader file is
 readable. So it may import only the standard library and numpy.
 
 Security: the worker runs student code that can rewrite any of the worker's code or write
@@ -38,6 +38,8 @@ import struct
 
 import numpy as np
 
+# The model's parameters, by their attribute names on GMM1D: the one place they are spelled.
+PARAM_NAMES = ("priors", "mus", "variances")
 MAX_HEADER_BYTES = 64 * 1024
 MAX_ARRAYS = 16
 MAX_ARRAY_NAME_CHARS = 64

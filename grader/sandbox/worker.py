@@ -1,14 +1,16 @@
 """The sandbox worker: runs in the child process, imports the submission, serves calls.
 
-grader.sandbox starts it as ``python -I -u -c <bootstrap> REQUEST_FD REPLY_FD FILENAME
-CLASS_NAME MAX_REPLY_BYTES``, where the bootstrap carries the source text of
-grader/protocol.py and this file (the sandbox user cannot read the grader's directory).
-So this module may import only the standard library and numpy; it is also importable
-normally, for the unit tests.
+grader.sandbox starts it as ``python -I -B -u -c <program> REQUEST_FD REPLY_FD FILENAME
+CLASS_NAME MAX_REPLY_BYTES PLAN``, where the program carries the source text of this file
+and the modules it imports (grader/sandbox/process.py: the worker cannot read the grader's
+directory) and PLAN is the confinement plan as JSON. So this module may import only the
+standard library, numpy and those modules; it is also importable normally, for the tests.
 
-Sequence: import numpy (module level, before ``main``) -> send ``ready`` -> import the
+Sequence: import numpy (module level, before ``main``) -> confine itself
+(grader/sandbox/confine.py) -> send ``ready`` with the confinement report -> import the
 submission once, as module ``gmm1d`` from the copy in the working directory -> send
-``loaded`` -> serve one request at a time until the request pipe closes. Every call is
+``loaded`` -> serve one request at a time until the request pipe closes. If confinement
+fails, ``ready`` carries the error instead and the submission is never imported. Every call is
 stateless: ``GMM1D(k)``, set the parameters in the student's own style, call the method,
 reply. Before each piece of student code the worker sends a ``progress`` frame naming the
 stage, so that on a timeout the parent knows which method hung.
@@ -23,15 +25,17 @@ everything that can run student code) but not about its own environment.
 """
 
 import importlib.util
+import json
 import os
 import random
 import sys
 
 import numpy as np
 
-from grader import protocol
+from grader.sandbox import confine, protocol
+from grader.sandbox.protocol import PARAM_NAMES
+from grader.text import one_line
 
-PARAM_NAMES = ("priors", "mus", "variances")
 MAX_MESSAGE_CHARS = 300
 MAX_TYPE_CHARS = 160
 MAX_CLASSES = 20
@@ -39,11 +43,6 @@ MAX_REQUEST_BYTES = 1 << 31  # requests come from the trusted parent
 
 
 # --- describing student objects ----------------------------------------------------------
-
-
-def _short(text, limit):
-    text = " ".join(str(text).split())  # one line
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def type_name(cls):
@@ -54,7 +53,7 @@ def type_name(cls):
         name = name if module == "builtins" else f"{module}.{name}"
         if issubclass(cls, np.ndarray) and cls is not np.ndarray:
             name = f"subclass of numpy.ndarray ({name})"
-        return _short(name, MAX_TYPE_CHARS)
+        return one_line(name, MAX_TYPE_CHARS)
     except BaseException:
         return "(unknown type)"
 
@@ -130,7 +129,7 @@ def describe_exception(exc, filename=None):
         message = str(exc)
     except BaseException:
         message = "(the exception's message could not be shown)"
-    text = f"{name}: {_short(message, 220)}" if message else name
+    text = f"{name}: {one_line(message, 220)}" if message else name
     if filename and not isinstance(exc, SyntaxError):
         location = None
         try:
@@ -145,7 +144,7 @@ def describe_exception(exc, filename=None):
             pass
         if location:
             text += f" ({location})"
-    return _short(text, MAX_MESSAGE_CHARS)
+    return one_line(text, MAX_MESSAGE_CHARS)
 
 
 # --- the submission ----------------------------------------------------------------------
@@ -176,7 +175,7 @@ def load_submission(path, class_name):
                 issubclass(type(value), type)
                 and type.__dict__["__module__"].__get__(value) == module_name
             ):
-                classes.append(_short(key, 80))
+                classes.append(one_line(key, 80))
     except BaseException as exc:
         return None, {"status": "import_error", "error": describe_exception(exc, path)}
     classes = classes[:MAX_CLASSES]
@@ -247,7 +246,7 @@ def collect_params(model, arrays, values):
             if array is not None:
                 arrays[name] = array.ravel()
         if error is not None:
-            errors[name] = _short(error, MAX_MESSAGE_CHARS)
+            errors[name] = one_line(error, MAX_MESSAGE_CHARS)
     if errors:
         values["param_errors"] = errors
 
@@ -257,7 +256,7 @@ def collect_array(name, value, arrays, values):
     if array is not None:
         arrays[name] = array
     else:
-        values.setdefault("array_errors", {})[name] = _short(error, MAX_MESSAGE_CHARS)
+        values.setdefault("array_errors", {})[name] = one_line(error, MAX_MESSAGE_CHARS)
 
 
 # --- serving -----------------------------------------------------------------------------
@@ -331,7 +330,7 @@ class Worker:
                 pass
             try:
                 values["num_gaussians_repr"] = (
-                    "(missing)" if num is _Missing else _short(repr(num), 100)
+                    "(missing)" if num is _Missing else one_line(repr(num), 100)
                 )
             except BaseException:
                 values["num_gaussians_repr"] = "(repr failed)"
@@ -370,8 +369,13 @@ class Worker:
             except BaseException:
                 pass
 
-    def run(self):
-        self.send({"type": "ready"})
+    def run(self, plan):
+        try:
+            report = confine.apply(plan)
+        except BaseException as exc:  # no student code has run yet: this is ours to report
+            self.send({"type": "ready", "error": f"{type(exc).__name__}: {exc}"[:1000]})
+            return
+        self.send({"type": "ready", "confinement": report})
         self.cls, loaded = load_submission(self.path, self.class_name)
         self.flush_output()
         loaded["type"] = "loaded"
@@ -389,6 +393,7 @@ class Worker:
 
 
 def main(argv):
-    request_fd, reply_fd, filename, class_name, max_reply_bytes = argv
+    request_fd, reply_fd, filename, class_name, max_reply_bytes, plan = argv
     path = os.path.join(os.getcwd(), filename)
-    Worker(int(request_fd), int(reply_fd), path, class_name, int(max_reply_bytes)).run()
+    worker = Worker(int(request_fd), int(reply_fd), path, class_name, int(max_reply_bytes))
+    worker.run(json.loads(plan))

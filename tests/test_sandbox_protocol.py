@@ -9,8 +9,8 @@ import struct
 import numpy as np
 import pytest
 
-from grader import protocol
-from grader.protocol import (
+from grader.sandbox import protocol
+from grader.sandbox.protocol import (
     MAX_HEADER_BYTES,
     FrameReader,
     ProtocolError,

@@ -1,0 +1,177 @@
+"""Confinement the worker applies to itself, in order, before it imports the submission.
+
+The grader starts the worker's interpreter (as itself: root on Gradescope, the instructor
+on a laptop) with a *plan* (grader/sandbox/isolation.py). :func:`apply` then, irreversibly:
+
+1. **Identity** (plan has a uid, i.e. the grader is root): drops every group and switches
+   to the grading's throwaway uid, so files, signals and ptrace follow the "other users"
+   permissions. If that uid could not reach the interpreter's own files (pyenv under a
+   mode-700 /root, a clone in a private directory), the worker keeps exactly one
+   capability, CAP_DAC_READ_SEARCH (read and traverse despite file modes), and only when
+   Landlock's allow-list below bounds it: without Landlock that would open every file.
+2. **Dies with the grader** (PR_SET_PDEATHSIG, set after the uid switch, which clears it).
+3. **Resource limits**: address space, CPU, file size, open files, no core dumps, no new
+   processes or threads (RLIMIT_NPROC 0 for this uid), no POSIX message queue bytes.
+4. **Landlock** (grader/sandbox/landlock.py): read and execute only the interpreter's own
+   tree (prefix, standard library, site-packages, the directories of its shared
+   libraries), read its own /proc entries, write only its private directory (the working
+   directory); no TCP; no signals or abstract sockets outside its domain.
+5. **seccomp** (grader/sandbox/seccomp.py): the deny-list, last, so the steps above can use
+   the calls it forbids.
+
+It returns a report of what is in force, which the worker sends in its "ready" frame
+(before any student code has run, so the report is still ours); the grader checks it
+against what the kernel offers and refuses to grade with less (never silently weaker).
+A layer listed in ``plan["without"]`` is skipped on purpose (tests, GMM1D_SANDBOX_WITHOUT).
+
+Standard library only: this file's source text is part of the worker program.
+"""
+
+import ctypes
+import os
+import resource
+import signal
+import sys
+
+from grader.sandbox import landlock, seccomp
+
+CAP_DAC_READ_SEARCH = 2
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+PR_SET_PDEATHSIG, PR_SET_KEEPCAPS = 1, 8
+SYSTEM_LIBRARY_DIRS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
+NOT_LIBRARY_PLACES = ("/dev/", "/proc/", "/sys/", "/run/", "/tmp/", "/var/tmp/", "/memfd:")
+
+
+class ConfineError(Exception):
+    """The worker could not confine itself; it must not import the submission."""
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def interpreter_roots():
+    """The directories this interpreter reads and executes from (real paths, no duplicates):
+    its prefixes, sys.path, its executable's directory, and the directory of every regular
+    file it has mapped (shared libraries of numpy and the C library).
+
+    Never "/" or a directory above the working directory, and nothing mapped from a shared,
+    writable or virtual place: a root there would open far more than the interpreter."""
+    found = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
+    found += [p for p in sys.path if p]
+    found.append(os.path.dirname(os.path.realpath(sys.executable)))
+    try:
+        with open("/proc/self/maps") as handle:
+            for line in handle:
+                parts = line.split(None, 5)
+                mapped = parts[5].strip() if len(parts) == 6 else ""
+                if mapped.startswith("/") and not mapped.startswith(NOT_LIBRARY_PLACES):
+                    if os.path.isfile(mapped):
+                        found.append(os.path.dirname(mapped))
+    except OSError:
+        pass
+    cwd = os.path.realpath(os.getcwd())
+    roots = []
+    for path in found:
+        real = os.path.realpath(path)
+        above_cwd = real == "/" or cwd.startswith(real.rstrip("/") + "/")
+        if os.path.isdir(real) and not above_cwd and real not in roots:
+            roots.append(real)
+    return roots
+
+
+def _reachable_by_others(directory):
+    """True when an unprivileged stranger can traverse to ``directory`` and list it."""
+    path = directory
+    wanted = 0o005
+    while True:
+        try:
+            if os.stat(path).st_mode & wanted != wanted:
+                return False
+        except OSError:
+            return False
+        if path == "/":
+            return True
+        path, wanted = os.path.dirname(path), 0o001
+
+
+def _keep_only_read_capability(libc):
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    data[0].effective = data[0].permitted = 1 << CAP_DAC_READ_SEARCH
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise ConfineError(f"capset failed: {os.strerror(ctypes.get_errno())}")
+
+
+def _switch_identity(plan, libc, roots, will_landlock):
+    """Become the grading's uid; returns the capability kept (or None)."""
+    uid, gid = plan["uid"], plan["gid"]
+    keep = None
+    if not all(_reachable_by_others(root) for root in roots):
+        if not will_landlock:
+            unreachable = next(r for r in roots if not _reachable_by_others(r))
+            raise ConfineError(
+                f"an unprivileged uid cannot reach the interpreter's files ({unreachable}) and "
+                "Landlock, which would bound a read capability, is unavailable: use an "
+                "interpreter other users can run (every directory above it needs o+x)"
+            )
+        keep = "CAP_DAC_READ_SEARCH"
+        libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if keep:
+        _keep_only_read_capability(libc)
+        libc.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)
+    if os.getresuid() != (uid, uid, uid) or os.getgroups():
+        raise ConfineError("the uid switch did not take effect")
+    return keep
+
+
+def _set_limits(plan):
+    for name, value in plan["rlimits"].items():
+        soft, hard = value if isinstance(value, list) else (value, value)
+        resource.setrlimit(getattr(resource, "RLIMIT_" + name), (soft, hard))
+
+
+def apply(plan):
+    """Confine this process as ``plan`` says; returns the report (see the module docstring).
+    Raises ConfineError (or OSError) when a layer the kernel offers could not be applied."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    without = set(plan.get("without", ()))
+    abi = 0 if "landlock" in without else landlock.abi_version()[0]
+    # Loaded first: pyseccomp runs ldconfig to find libseccomp, which needs a fork.
+    use_seccomp = "seccomp" not in without and seccomp.available()[0]
+    roots = interpreter_roots()
+    report = {"uid": os.getuid(), "capability": None, "landlock": [], "seccomp": 0}
+    if plan.get("uid") is not None:
+        report["capability"] = _switch_identity(plan, libc, roots, will_landlock=abi > 0)
+        report["uid"] = os.getuid()
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != plan["parent_pid"]:  # the grader died before PDEATHSIG was set
+        os._exit(70)
+    try:  # if memory runs out anyway, the kernel should kill the worker, not the grader
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+    _set_limits(plan)
+    if abi:
+        rules = {root: landlock.READ for root in roots + list(SYSTEM_LIBRARY_DIRS)}
+        rules.update({device: landlock.READ_WRITE_FILE for device in DEVICES})
+        rules["/proc/self"] = landlock.READ_NO_EXEC
+        rules[os.getcwd()] = landlock.PRIVATE
+        report["landlock"] = landlock.restrict(rules, abi)
+        report["read_roots"] = roots
+    if use_seccomp:
+        report["seccomp"] = seccomp.install()
+    return report

@@ -1,0 +1,258 @@
+"""Who the worker runs as and what it is allowed: identity, environment, private directory,
+the confinement plan it applies to itself, and the check that it really did.
+
+The layers, each enforced by the kernel, none needing privilege but the uid switch:
+
+* **a throwaway uid per Sandbox** when the grader is root (:func:`sandbox_account`), so
+  files, signals and ptrace follow "other user" permissions and concurrent gradings cannot
+  touch each other;
+* **resource limits** (:func:`make_plan`): address space, CPU, file size, open files, no
+  processes or threads, no core dumps, no POSIX message queue bytes;
+* **Landlock** and **seccomp**, applied by the worker to itself (grader/sandbox/confine.py);
+* a **scrubbed environment** and a **fresh private directory** holding only the upload.
+
+What the kernel offers is detected once (:func:`kernel_support`); the worker's report of
+what it applied is checked against it, and against the worker's /proc status where the
+kernel shows a layer there (uid, seccomp mode, no_new_privs), before any student code runs
+(:func:`check_confinement`). A layer the kernel offers but the worker lacks is a
+SandboxError: grading never proceeds silently weaker. ``GMM1D_SANDBOX_WITHOUT=landlock``
+(or ``seccomp``, or both, comma-separated) turns a layer off on purpose, for the tests that
+prove each layer is what stops its attack; the results then say the layer was off.
+"""
+
+import itertools
+import os
+import pathlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+
+from grader import paths
+from grader.sandbox import landlock, seccomp
+from grader.sandbox.schema import SandboxError
+
+PRIVATE_DIR_PREFIX = "gmm1d-sandbox-"
+WITHOUT_VARIABLE = "GMM1D_SANDBOX_WITHOUT"
+LAYERS = ("landlock", "seccomp")
+LANDLOCK_PARTS = {"files": 1, "network": 4, "scopes": 6}  # part -> first ABI that has it
+_SLOTS = itertools.count()
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    uid: int
+    gid: int
+
+
+def sandbox_account():
+    """The unprivileged identity for a new Sandbox's workers when we are root; else None.
+
+    Not a shared account: every Sandbox gets its own throwaway uid and gid, with no passwd
+    entry, home, or supplementary groups: ``paths.SANDBOX_UID_BASE`` + 64 x the grader's pid
+    + a per-process counter (mod 64). Signals and ptrace need a matching uid, so the workers
+    of concurrent gradings (``make batch`` runs several grader processes at once) cannot kill
+    or inspect each other, and ``RLIMIT_NPROC=0`` counts only this Sandbox's worker. Live
+    pids are unique and a process holds far fewer than 64 sandboxes at once, so live uids
+    are unique too; the range (up to 2**28 above the base) is far above any real account.
+    """
+    if os.geteuid() != 0:
+        return None
+    uid = uid_range(os.getpid()).start + next(_SLOTS) % 64
+    return Account(f"sandbox uid {uid}", uid, uid)
+
+
+def uid_range(grader_pid):
+    base = paths.SANDBOX_UID_BASE + 64 * grader_pid
+    return range(base, base + 64)
+
+
+def environment(private_dir):
+    """The worker's whole environment: nothing of the grader's is passed on."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": private_dir,
+        "TMPDIR": private_dir,
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # A plot at the top of a submission draws off-screen and caches fonts in its folder.
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": private_dir,
+    }
+    for name in ("OPENBLAS", "OMP", "MKL", "NUMEXPR"):
+        env[f"{name}_NUM_THREADS"] = "1"  # one BLAS thread: RLIMIT_NPROC=0 forbids threads
+    return env
+
+
+def _traversable_by_others(directory):
+    path = pathlib.Path(directory).resolve()
+    return all(part.stat().st_mode & 0o001 for part in [path, *path.parents])
+
+
+def private_dir(account, source):
+    """A new temp dir (mode 0700, owned by the worker's user) holding only gmm1d.py."""
+    base = tempfile.gettempdir()
+    if account is not None and not _traversable_by_others(base):
+        base = "/tmp"
+    directory = tempfile.mkdtemp(prefix=PRIVATE_DIR_PREFIX, dir=base)
+    try:
+        target = os.path.join(directory, paths.SUBMISSION_FILENAME)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(source)
+        if account is not None:
+            os.chown(target, account.uid, account.gid)
+            os.chown(directory, account.uid, account.gid)
+        os.chmod(directory, 0o700)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)  # ours alone: nothing ran in it yet
+        raise
+    return directory
+
+
+def make_plan(limits, account, support):
+    """The confinement plan the worker applies to itself (JSON-ready; grader/sandbox/confine.py)."""
+    mb = 1 << 20
+    return {
+        "uid": account.uid if account else None,
+        "gid": account.gid if account else None,
+        "parent_pid": os.getpid(),
+        "without": sorted(support.forced_off),
+        "rlimits": {
+            "AS": limits.memory_mb * mb,
+            "FSIZE": limits.file_bytes,
+            "CORE": 0,
+            "NOFILE": limits.open_files,
+            "NPROC": 0,  # no fork, no threads (enforced for every uid but root)
+            "MSGQUEUE": 0,  # no POSIX message queues
+            "CPU": [limits.cpu_seconds, limits.cpu_seconds + 1],  # SIGXCPU, then SIGKILL
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Support:
+    """What the kernel and this machine offer, and what was turned off on purpose."""
+
+    root: bool
+    landlock_abi: int
+    landlock_why: str  # why Landlock is off, "" when it is on
+    seccomp: bool
+    seccomp_why: str
+    forced_off: frozenset
+
+    @property
+    def landlock_parts(self):
+        return [part for part, since in LANDLOCK_PARTS.items() if self.landlock_abi >= since]
+
+    def warnings(self):
+        """What an instructor must be told before grading with less than full confinement."""
+        found = []
+        if not self.landlock_abi:
+            who = "" if self.root else " It runs as you, so it can read your files."
+            found.append(
+                f"{self.landlock_why}: student code can read any file its uid can read and "
+                f"use the network.{who} Grade on Linux 5.13 or newer (on macOS or Windows, "
+                "inside a Linux container)."
+            )
+        if not self.seccomp:
+            found.append(f"{self.seccomp_why}: student code can open sockets and SysV IPC.")
+        return found
+
+
+def kernel_support():
+    """Detect the layers available here (cheap: two probes), minus GMM1D_SANDBOX_WITHOUT."""
+    raw = os.environ.get(WITHOUT_VARIABLE, "")
+    forced = frozenset(name.strip() for name in raw.split(",") if name.strip())
+    unknown = forced - set(LAYERS)
+    if unknown:
+        raise SandboxError(
+            f"{WITHOUT_VARIABLE} names unknown layers: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(LAYERS)})"
+        )
+    off = f"turned off by {WITHOUT_VARIABLE}"
+    abi, landlock_why = (0, off) if "landlock" in forced else landlock.abi_version()
+    has_seccomp, seccomp_why = (False, off) if "seccomp" in forced else seccomp.available()
+    return Support(os.geteuid() == 0, abi, landlock_why, has_seccomp, seccomp_why, forced)
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """The layers in force around one worker, as checked before it imported the submission."""
+
+    uid: int
+    separate_uid: bool
+    capability: str  # "" or the one capability kept (bounded by Landlock)
+    landlock: tuple  # parts applied: files, network, scopes
+    landlock_abi: int
+    seccomp_denied: int  # number of system calls the filter denies (0: no filter)
+    off: tuple  # one line per layer not in force, saying why
+
+    def summary(self) -> str:
+        layers = []
+        if self.separate_uid:
+            layers.append(f"throwaway uid {self.uid}")
+        if self.landlock:
+            layers.append(f"Landlock ABI {self.landlock_abi} ({', '.join(self.landlock)})")
+        if self.seccomp_denied:
+            layers.append(f"seccomp ({self.seccomp_denied} calls denied)")
+        if self.capability:
+            layers.append(f"{self.capability} bounded by Landlock")
+        text = "sandbox: " + (", ".join(layers) or "no kernel confinement")
+        return text + "".join(f"; OFF: {line}" for line in self.off)
+
+    def as_dict(self) -> dict:
+        return {
+            "separate_uid": self.separate_uid,
+            "landlock": list(self.landlock),
+            "landlock_abi": self.landlock_abi,
+            "seccomp": bool(self.seccomp_denied),
+            "read_capability": self.capability or None,
+            "off": list(self.off),
+        }
+
+
+def _proc_status(pid):
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return dict(line.split(":", 1) for line in handle if ":" in line)
+    except OSError:
+        return {}
+
+
+def check_confinement(report, pid, account, support) -> Confinement:
+    """The worker's "ready" report, checked; raises SandboxError if anything is missing."""
+
+    def refuse(what):
+        raise SandboxError(f"the sandbox worker is less confined than this machine allows: {what}")
+
+    if type(report) is not dict:
+        refuse("it sent no confinement report")
+    uid, parts, denied = report.get("uid"), report.get("landlock"), report.get("seccomp")
+    capability = report.get("capability") or ""
+    if type(uid) is not int or type(denied) is not int or type(parts) is not list:
+        refuse("its confinement report is malformed")
+    status = _proc_status(pid)
+    if account is not None:
+        real_uid = status.get("Uid", "").split()[:1]
+        if uid != account.uid or real_uid != [str(account.uid)]:
+            refuse(f"it runs as uid {uid}, not the grading's uid {account.uid}")
+    if capability not in ("", "CAP_DAC_READ_SEARCH") or (capability and not parts):
+        refuse(f"it kept {capability} without Landlock to bound it")
+    if parts != support.landlock_parts:
+        refuse(f"Landlock parts {parts}, expected {support.landlock_parts}")
+    if support.seccomp and (denied <= 0 or status.get("Seccomp", "").strip() != "2"):
+        refuse("no seccomp filter is loaded")
+    if (parts or denied) and status.get("NoNewPrivs", "").strip() != "1":
+        refuse("no_new_privs is not set")
+    off = []
+    if not parts:
+        off.append(f"Landlock: {support.landlock_why}")
+    if not denied:
+        off.append(f"seccomp: {support.seccomp_why}")
+    if account is None:
+        off.append("separate uid: the grader is not root, so the worker runs as you")
+    return Confinement(
+        uid, account is not None, capability, tuple(parts), support.landlock_abi, denied, tuple(off)
+    )

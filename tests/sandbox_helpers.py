@@ -1,0 +1,260 @@
+"""Shared by the sandbox tests: known answers, a Sandbox that tracks its workers, and the
+check that nothing of a worker is left after ``close()``.
+
+Expected numbers are the published 6.86x answers ("An Example Update"), never the sandbox's
+own output.
+"""
+
+import contextlib
+import importlib.util
+import os
+import pathlib
+import pwd
+import subprocess
+
+import numpy as np
+import pytest
+
+from grader import paths
+from grader.sandbox import Limits, Sandbox, isolation
+
+CASES = pathlib.Path(__file__).parent / "sandbox_cases"
+FAST = Limits(call_timeout=2, startup_timeout=5, total_budget=20)
+ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(
+    not ROOT, reason="needs root: the privilege drop is only exercised as root (CI runs as root)"
+)
+
+
+# Known answers (6.86x "An Example Update"): two clusters, five points.
+
+X5 = np.array([0.2, -0.9, -1.0, 1.2, 1.8]).reshape(-1, 1)
+
+
+PARAMS2 = {
+    "priors": np.array([0.5, 0.5]),
+    "mus": np.array([-3.0, 2.0]),
+    "variances": np.array([4.0, 4.0]),
+}
+
+
+GAMMA1 = np.array([0.2942149722, 0.6224593312, 0.6513548647, 0.1066905939, 0.0534033298])
+AFTER_M = {
+    "priors": [0.3456246184, 0.6543753816],
+    "mus": [-0.5373289474, 0.6811290964],
+    "variances": [0.5757859285, 1.0752479632],
+}
+
+
+PARAMS3 = {
+    "priors": np.array([0.2, 0.3, 0.5]),
+    "mus": np.array([-1.0, 0.5, 2.0]),
+    "variances": np.array([0.5, 1.0, 2.0]),
+}
+
+
+def _reference_module():
+    spec = importlib.util.spec_from_file_location(
+        "reference_gmm1d_for_sandbox_tests", paths.SOLUTION_PATH
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REFERENCE = _reference_module()
+
+
+def reference_model(params):
+    model = REFERENCE.GMM1D(len(params["priors"]))
+    for name, value in params.items():
+        setattr(model, name, np.array(value, dtype=float).reshape(-1, 1))
+    return model
+
+
+def data(n=40, seed=1):
+    return np.random.RandomState(seed).randn(n, 1) * 2.0
+
+
+def _sessions_alive(sids):
+    """pids of live processes whose session or process group is one of ``sids``."""
+    alive = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp, session = fields[0], int(fields[2]), int(fields[3])
+        if state != b"Z" and (pgrp in sids or session in sids):
+            alive.append(int(entry))
+    return alive
+
+
+class Tracked:
+    """A Sandbox that remembers the pid and private directory of every worker it starts.
+
+    (Bookkeeping only: it wraps the instance's spawn method, and changes nothing else.)
+    """
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.pids = []
+        self.dirs = []
+        spawn = sandbox._spawn
+
+        def spawn_and_note():
+            started = spawn()
+            self.pids.append(started.pid)
+            self.dirs.append(started.private_dir)
+            return started
+
+        sandbox._spawn = spawn_and_note
+
+    def __getattr__(self, name):
+        return getattr(self.sandbox, name)
+
+
+@contextlib.contextmanager
+def sandbox(case, limits=FAST, **kwargs):
+    """A tracked Sandbox for tests/sandbox_cases/<case>.py (or a path); checks close()."""
+    path = case if isinstance(case, pathlib.Path) else CASES / f"{case}.py"
+    tracked = Tracked(Sandbox(path, limits, **kwargs))
+    try:
+        yield tracked
+    finally:
+        tracked.sandbox.close()
+    no_leftovers(tracked)
+
+
+def no_leftovers(tracked):
+    for pid in tracked.pids:
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pid, 0)
+    assert _sessions_alive(tracked.pids) == []
+    for directory in tracked.dirs:
+        assert not os.path.exists(directory)
+
+
+def case_from_template(tmp_path, case, old, new):
+    text = (CASES / f"{case}.py").read_text()
+    assert old in text
+    target = tmp_path / f"{case}.py"
+    target.write_text(text.replace(old, new))
+    return target
+
+
+def assert_student_facing(message):
+    assert message and "\n" not in message and len(message) <= 300
+    assert "/tmp" not in message and "/work" not in message and "/root" not in message
+    assert "gmm1d-sandbox" not in message
+
+
+@pytest.fixture
+def sandbox_user():
+    """The sandbox account, created as CI does if missing."""
+    try:
+        return pwd.getpwnam(paths.SANDBOX_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", paths.SANDBOX_USER],
+            check=True,
+        )
+        return pwd.getpwnam(paths.SANDBOX_USER)
+
+
+# --- attacks, layer by layer --------------------------------------------------------------
+
+SUPPORT = isolation.kernel_support()
+ABI = SUPPORT.landlock_abi
+# Which layer stops what; "landlock-net" and "landlock-scope" need Landlock ABI 4 and 6.
+ACTIVE = {
+    "uid": ROOT,
+    "landlock": ABI >= 1,
+    "landlock-net": ABI >= 4,
+    "landlock-scope": ABI >= 6,
+    "seccomp": SUPPORT.seccomp,
+}
+KERNEL_LAYERS = {
+    "landlock": ("landlock", "landlock-net", "landlock-scope"),
+    "seccomp": ("seccomp",),
+}
+
+
+def require(*layers):
+    """Skip, saying why, unless this machine has every one of ``layers``."""
+    missing = [layer for layer in layers if not ACTIVE[layer]]
+    if missing:
+        why = {
+            "uid": "the uid layer exists only when grading as root",
+            "landlock": SUPPORT.landlock_why or "no Landlock",
+            "landlock-net": f"Landlock ABI {ABI} has no TCP rules (ABI 4+)",
+            "landlock-scope": f"Landlock ABI {ABI} has no signal/socket scopes (ABI 6+)",
+            "seccomp": SUPPORT.seccomp_why or "no seccomp",
+        }
+        pytest.skip("; ".join(why[layer] for layer in missing))
+
+
+def expected_denied(stopped_by, without):
+    """Whether an attack stopped by any of ``stopped_by`` is denied with ``without`` off."""
+    off = {part for layer in without for part in KERNEL_LAYERS[layer]}
+    return any(ACTIVE[layer] and layer not in off for layer in stopped_by)
+
+
+def run_attack(tmp_path, monkeypatch, kind, arg, without=(), account=None):
+    """Run one attack (tests/sandbox_cases/attack.py) in a fresh Sandbox with the kernel
+    layers in ``without`` turned off; returns the line it printed ("ATTACK allowed" or
+    "ATTACK denied ..."). ``account`` fixes the worker's uid (root), so a victim process can
+    be started under it beforehand."""
+    monkeypatch.setenv(isolation.WITHOUT_VARIABLE, ",".join(without))
+    if account is not None:
+        monkeypatch.setattr(isolation, "sandbox_account", lambda: account)
+    submission = case_from_template(
+        tmp_path, "attack", 'ATTACK = ("read", "/etc/hostname")', f"ATTACK = {(kind, arg)!r}"
+    )
+    with sandbox(submission) as sb:
+        reply = sb.estep(2, PARAMS2, X5)
+        off = sb.confinement.off
+    if kind == "exec" and reply.kind == "crash":  # the worker became /bin/true
+        return "ATTACK allowed"
+    assert reply.ok, reply.error
+    lines = [line for line in reply.output.splitlines() if line.startswith("ATTACK ")]
+    assert lines, reply.output
+    for layer in without:  # the grading records every layer that was off
+        assert any(line.lower().startswith(layer) for line in off), off
+    return lines[0]
+
+
+def assert_attack(line, stopped_by, without):
+    if expected_denied(stopped_by, without):
+        assert line.startswith("ATTACK denied"), f"{line} (stopped by {stopped_by}, off: {without})"
+    else:
+        assert line == "ATTACK allowed", f"{line}: with {without} off nothing should stop it"
+
+
+@pytest.fixture
+def victim():
+    """Start processes the attacks aim at: ``victim(uid)`` -> a live ``sleep`` under ``uid``
+    (None: ours), whose command line carries a marker. All are killed afterwards."""
+    started = []
+
+    def start(uid=None):
+        identity = {} if uid is None else {"user": uid, "group": uid, "extra_groups": []}
+        proc = subprocess.Popen(["sleep", VICTIM_MARKER], **identity)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.kill()
+        proc.wait()
+
+
+VICTIM_MARKER = "61.8137"
+
+
+def worker_account():
+    """The throwaway account a root grading would use (fixed, so a victim can share it)."""
+    return isolation.sandbox_account()

@@ -1,0 +1,182 @@
+"""Identity, environment and resource limits of the worker, and the check of its confinement
+report (grader/sandbox/isolation.py)."""
+
+import json
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+from grader.sandbox import SandboxError, confine, isolation
+from grader.sandbox.limits import Limits
+from tests.sandbox_helpers import (
+    ABI,
+    FAST,
+    PARAMS2,
+    ROOT,
+    SUPPORT,
+    X5,
+    sandbox,
+)
+
+
+def test_worker_environment_is_scrubbed_and_limited():
+    with sandbox("environment") as sb:
+        reply = sb.estep(2, PARAMS2, X5)
+        assert reply.ok, reply.error
+        report = json.loads(reply.output.split("REPORT ", 1)[1])
+    cwd = report["cwd"]
+    assert report["env"] == {
+        "PATH": "/usr/bin:/bin",
+        "HOME": cwd,
+        "TMPDIR": cwd,
+        "LANG": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMEXPR_NUM_THREADS": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": cwd,
+    }
+    assert report["isolated"] == 1
+    assert report["module"] == "gmm1d"  # imported as a module: the __main__ block did not run
+    assert report["cwd_listing"] == ["gmm1d.py"]
+    assert report["cwd_mode"] == "0o700"
+    assert report["cwd_on_path"] is False
+    assert report["umask"] == "0o77"
+    assert report["sid_is_pid"] is True
+    limits = report["limits"]
+    assert limits["RLIMIT_AS"] == [FAST.memory_mb << 20] * 2
+    assert limits["RLIMIT_CPU"] == [FAST.cpu_seconds, FAST.cpu_seconds + 1]
+    assert limits["RLIMIT_NPROC"] == [0, 0]
+    assert limits["RLIMIT_FSIZE"] == [FAST.file_bytes] * 2
+    assert limits["RLIMIT_CORE"] == [0, 0]
+    assert limits["RLIMIT_NOFILE"] == [64, 64]
+    assert limits["RLIMIT_MSGQUEUE"] == [0, 0]
+
+
+def test_memory_bomb_is_stopped_by_the_address_space_limit():
+    with sandbox("memory_bomb") as sb:
+        for reply in (sb.estep(2, PARAMS2, X5), sb.mstep(2, PARAMS2, X5, np.full((5, 2), 0.5))):
+            assert reply.kind in ("exception", "crash")
+            if reply.kind == "exception":
+                assert reply.error.startswith("MemoryError")
+        assert sb.construct(2).ok
+
+
+def test_processes_and_threads_cannot_be_started_and_nothing_survives_close():
+    with sandbox("fork") as sb:
+        reply = sb.estep(2, PARAMS2, X5)
+        assert reply.ok, reply.error
+        lines = reply.output.splitlines()
+        started = [int(line.rsplit(": ", 1)[1]) for line in lines if "succeeded: " in line]
+    assert lines == [
+        f"{when} {what} failed: {error}"
+        for when in ("import", "estep")
+        for what, error in (
+            ("fork", "BlockingIOError"),
+            ("popen", "BlockingIOError"),
+            ("thread", "RuntimeError"),
+        )
+    ]
+    for pid in started:  # (empty here; would have to be gone if RLIMIT_NPROC ever failed)
+        assert not os.path.exists(f"/proc/{pid}")
+
+
+# --- what the kernel offers, and the check of what the worker applied ---------------------
+
+
+def test_a_layer_turned_off_is_reported_and_warned_about(monkeypatch):
+    monkeypatch.setenv(isolation.WITHOUT_VARIABLE, "landlock, seccomp")
+    support = isolation.kernel_support()
+    assert support.landlock_abi == 0 and not support.seccomp
+    assert support.forced_off == {"landlock", "seccomp"}
+    warnings = support.warnings()
+    assert len(warnings) == 2
+    assert "turned off by GMM1D_SANDBOX_WITHOUT" in warnings[0]
+    assert "can read any file" in warnings[0] and "use the network" in warnings[0]
+    assert ("It runs as you, so it can read your files." in warnings[0]) is (not ROOT)
+    assert "sockets" in warnings[1]
+    monkeypatch.setenv(isolation.WITHOUT_VARIABLE, "landlok")
+    with pytest.raises(SandboxError, match="unknown layers: landlok"):
+        isolation.kernel_support()
+
+
+def test_full_support_gives_no_warning():
+    if not (SUPPORT.landlock_abi and SUPPORT.seccomp):
+        pytest.skip(f"this machine lacks a layer: {SUPPORT.warnings()}")
+    assert SUPPORT.warnings() == []
+
+
+def _report(**changes):
+    report = {
+        "uid": os.getuid(),
+        "capability": None,
+        "landlock": SUPPORT.landlock_parts,
+        "seccomp": 50 if SUPPORT.seccomp else 0,
+    }
+    report.update(changes)
+    return report
+
+
+@pytest.mark.parametrize(
+    "changes, refusal",
+    [
+        ({"landlock": []}, "Landlock parts"),
+        ({"landlock": ["files"]}, "Landlock parts"),
+        ({"seccomp": 0}, "no seccomp filter"),
+        ({"capability": "CAP_SYS_ADMIN"}, "without Landlock"),
+        ({"uid": "0"}, "malformed"),
+    ],
+)
+def test_a_worker_weaker_than_the_machine_allows_is_refused(changes, refusal):
+    """The report is compared with what the kernel offers and with the worker's /proc status
+    (here: this test process's own, which has no seccomp filter)."""
+    if not (ABI >= 4 and SUPPORT.seccomp):
+        pytest.skip("needs Landlock ABI 4+ and seccomp to tell every refusal apart")
+    with pytest.raises(SandboxError, match=refusal):
+        isolation.check_confinement(_report(**changes), os.getpid(), None, SUPPORT)
+
+
+def test_the_confinement_of_a_real_worker_is_checked_and_summarised():
+    with sandbox("correct_small") as sb:
+        assert sb.estep(2, PARAMS2, X5).ok
+        confinement = sb.confinement
+    assert list(confinement.landlock) == SUPPORT.landlock_parts
+    assert bool(confinement.seccomp_denied) == SUPPORT.seccomp
+    assert confinement.separate_uid == ROOT
+    summary = confinement.summary()
+    assert summary.startswith("sandbox: ")
+    extra = confinement.as_dict()
+    assert extra["landlock"] == SUPPORT.landlock_parts and extra["separate_uid"] == ROOT
+    json.dumps(extra)  # goes into results.json
+
+
+def test_the_plan_carries_every_limit():
+    limits = Limits(memory_mb=300, cpu_seconds=7, open_files=32)
+    plan = isolation.make_plan(limits, None, SUPPORT)
+    assert plan["uid"] is None and plan["parent_pid"] == os.getpid()
+    assert plan["rlimits"] == {
+        "AS": 300 << 20,
+        "FSIZE": limits.file_bytes,
+        "CORE": 0,
+        "NOFILE": 32,
+        "NPROC": 0,
+        "MSGQUEUE": 0,
+        "CPU": [7, 8],
+    }
+    json.dumps(plan)  # travels on the worker's command line
+
+
+def test_landlock_never_opens_the_root_or_a_folder_above_the_private_directory(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    roots = confine.interpreter_roots()
+    assert "/" not in roots
+    assert not any(str(tmp_path).startswith(root.rstrip("/") + "/") for root in roots)
+    assert all(pathlib.Path(root).is_dir() for root in roots)
+    assert not any(root.startswith(("/dev", "/proc", "/sys")) for root in roots)

@@ -1,0 +1,105 @@
+"""The worker program on its own (no processes): describing student objects, setting
+parameters in the student's style, and the source text it is started with."""
+
+import os
+
+import numpy as np
+import pytest
+
+from grader.sandbox import worker
+from grader.sandbox.process import worker_source
+
+
+def test_worker_describe_exception_points_at_deepest_submission_line():
+    filename = "/tmp/somewhere/gmm1d.py"
+    code = compile("def helper():\n    int('x')\n\ndef estep():\n    helper()\n", filename, "exec")
+    namespace = {}
+    exec(code, namespace)
+    with pytest.raises(ValueError) as info:
+        namespace["estep"]()
+    text = worker.describe_exception(info.value, filename)
+    assert (
+        text
+        == "ValueError: invalid literal for int() with base 10: 'x' (gmm1d.py, line 2, in helper)"
+    )
+
+
+def test_worker_styled_keeps_the_constructors_storage():
+    values = np.array([1.0, 2.0, 3.0])
+    assert worker.styled([0, 0, 0], values, 3) == [1.0, 2.0, 3.0]
+    assert worker.styled((0, 0, 0), values, 3) == (1.0, 2.0, 3.0)
+    assert worker.styled(np.zeros((1, 3)), values, 3).shape == (1, 3)
+    assert worker.styled(np.zeros(3), values, 3).shape == (3,)
+    assert worker.styled(np.zeros(4), values, 3).shape == (3, 1)  # wrong size: a column
+    assert worker.styled(None, values, 3).shape == (3, 1)
+
+
+def test_worker_to_float_array_refuses_what_numpy_would_silently_convert():
+    assert worker.to_float_array(None)[0] is None  # np.array(None, float) would be nan
+    assert worker.to_float_array("1.5")[0] is None
+    assert worker.to_float_array(np.array([1j]))[0] is None
+    array, error = worker.to_float_array([[1, 2], [3, 4]])
+    assert error is None and array.dtype == np.float64 and array.shape == (2, 2)
+
+
+def test_worker_source_is_one_argv_string_that_compiles():
+    source = worker_source()
+    assert len(source.encode()) < 128 * 1024
+    compile(source, "<worker>", "exec")
+
+
+def test_worker_serve_survives_hostile_attribute_objects():
+    """Worker.serve in this process: a count whose __int__ raises and a parameter whose
+    property raises SystemExit are described, not fatal."""
+
+    class EvilInt(int):
+        def __int__(self):
+            raise RuntimeError("no")
+
+    class Model:
+        def __init__(self, k):
+            self.num_gaussians = EvilInt(k)
+            self.mus = np.zeros(k)
+            self.variances = [1.0] * k
+
+        @property
+        def priors(self):
+            raise SystemExit("property")
+
+    read_fd, write_fd = os.pipe()
+    try:
+        serving = worker.Worker(-1, write_fd, "/nowhere/gmm1d.py", "GMM1D", 1 << 20)
+        serving.cls = Model
+        header, arrays = serving.serve({"op": "construct", "k": 2, "id": 1}, {})
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert header["kind"] == "ok"
+    values = header["values"]
+    assert values["num_gaussians"] is None and values["num_gaussians_repr"] == "2"
+    assert values["param_types"] == {
+        "priors": "missing",
+        "mus": "ndarray (2,)",
+        "variances": "list of 2",
+    }
+    assert values["param_errors"] == {"priors": "reading it raised SystemExit: property"}
+    assert set(arrays) == {"mus", "variances"}
+
+
+@pytest.mark.parametrize(
+    "current, expected",
+    [
+        ([[0.5], [0.5]], [[0.25], [0.75]]),  # .tolist() of a (k, 1) column
+        (((1.0,), (2.0,)), ((0.25,), (0.75,))),
+        ([[1.0, 2.0]], [[0.25, 0.75]]),  # a (1, k) row
+        ([1.0, 2.0], [0.25, 0.75]),
+        ((1.0, 2.0), (0.25, 0.75)),
+        (np.zeros((1, 2)), np.array([[0.25, 0.75]])),
+    ],
+)
+def test_parameters_are_set_in_the_constructors_own_layout(current, expected):
+    got = worker.styled(current, np.array([0.25, 0.75]), 2)
+    assert type(got) is type(expected)
+    assert np.array_equal(np.asarray(got), np.asarray(expected)) and np.shape(got) == np.shape(
+        expected
+    )
