@@ -47,7 +47,7 @@ FIX=(  # what to do about an interpreter we cannot use, one log line each
   "     (Python 3.10, Gradescope's default) or a newer Ubuntu image, then rebuild;"
   "     or set PYTHON= (near the top of setup.sh) to a $SUPPORTED interpreter on the image."
 )
-SHORT_FIX="fix: the Ubuntu 22.04 base image or newer, or PYTHON= a $SUPPORTED interpreter"
+SHORT_FIX="fix: the Ubuntu 22.04 base image or newer, or set PYTHON= to a $SUPPORTED interpreter"
 
 log() { echo "setup.sh: $*"; }
 

@@ -58,7 +58,7 @@ pytestmark = [
     pytest.mark.timeout(1200),
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: chroot and mount, as on Gradescope"),
     pytest.mark.skipif(shutil.which("mmdebstrap") is None,
-                       reason="mmdebstrap not installed (apt-get install mmdebstrap; .ci/run does)"),
+                       reason="mmdebstrap missing (apt-get install mmdebstrap; .ci/run does)"),
 ]
 
 TIMINGS = []  # (what, seconds), printed as they come and summed at the end
