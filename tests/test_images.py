@@ -57,8 +57,10 @@ pytestmark = [
     pytest.mark.images,
     pytest.mark.timeout(1200),
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: chroot and mount, as on Gradescope"),
-    pytest.mark.skipif(shutil.which("mmdebstrap") is None,
-                       reason="mmdebstrap missing (apt-get install mmdebstrap; .ci/run does)"),
+    pytest.mark.skipif(
+        shutil.which("mmdebstrap") is None,
+        reason="mmdebstrap missing (apt-get install mmdebstrap; .ci/run does)",
+    ),
 ]
 
 TIMINGS = []  # (what, seconds), printed as they come and summed at the end
@@ -72,8 +74,9 @@ def timed(what, seconds):
 def reachable(url):
     """None if ``url`` answers within PROBE_TIMEOUT seconds, else why not."""
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"),
-                                    timeout=PROBE_TIMEOUT):
+        with urllib.request.urlopen(
+            urllib.request.Request(url, method="HEAD"), timeout=PROBE_TIMEOUT
+        ):
             return None
     except (urllib.error.URLError, OSError) as error:
         return f"{url} unreachable ({error})"
@@ -147,7 +150,10 @@ class Image:
         start = time.monotonic()
         build = subprocess.run(
             ["mmdebstrap", "--variant=minbase", self.suite, str(self.dir), MIRROR],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=BUILD_TIMEOUT,
         )
         assert build.returncode == 0, f"mmdebstrap {self.suite} failed:\n{build.stderr[-4000:]}"
         assert not (self.dir / "usr/bin/python3").exists(), "minbase is meant to have no Python"
@@ -168,20 +174,37 @@ class Image:
         duration; returns (returncode, combined output, seconds)."""
         proc_dir = self.dir / "proc"
         assert not is_mountpoint(self.dir / "dev"), "the image's /dev must be its own"
-        command = ["chroot", str(self.dir), "/usr/bin/env", "-i", CHROOT_PATH, "HOME=/root",
-                   *env, "bash", "-c", script]
+        command = [
+            "chroot",
+            str(self.dir),
+            "/usr/bin/env",
+            "-i",
+            CHROOT_PATH,
+            "HOME=/root",
+            *env,
+            "bash",
+            "-c",
+            script,
+        ]
         subprocess.run(["mount", "-t", "proc", "proc", str(proc_dir)], check=True)
         start = time.monotonic()
         try:
-            child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            child = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
             try:
                 output, _ = child.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 output, _ = child.communicate()
-                pytest.fail(f"{self.suite}: {script!r} still running after {timeout} s:\n"
-                            f"{output[-4000:]}")
+                pytest.fail(
+                    f"{self.suite}: {script!r} still running after {timeout} s:\n{output[-4000:]}"
+                )
         finally:
             unmount(proc_dir)
         return child.returncode, output, time.monotonic() - start
@@ -236,8 +259,10 @@ def make_image(suite, autograder_zip):
         for leftover in sorted(mounts_under(directory), reverse=True):  # deepest first
             unmount(Path(leftover))
         delete_image(directory)
-        print(f"[images] {suite}: image deleted; total {sum(s for _, s in TIMINGS):.1f} s",
-              file=sys.stderr)
+        print(
+            f"[images] {suite}: image deleted; total {sum(s for _, s in TIMINGS):.1f} s",
+            file=sys.stderr,
+        )
 
 
 @pytest.fixture(scope="module")

@@ -86,9 +86,15 @@ class FakeImage:
         }
 
     def setup(self, **env):
-        run = subprocess.run(["/bin/bash", str(SETUP)], cwd=ROOT, env={**self.env, **env},
-                             stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=TIMEOUT)
+        run = subprocess.run(
+            ["/bin/bash", str(SETUP)],
+            cwd=ROOT,
+            env={**self.env, **env},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         return run, run.stdout + run.stderr
 
     def apt_calls(self):
@@ -131,8 +137,11 @@ def test_old_default_python3_is_refused_when_apt_offers_nothing_newer(image):
     assert "apt offers none of python3.12 ... python3.10" in output
     calls = image.apt_calls()
     assert [c for c in calls if c.startswith("apt-get")] == ["apt-get update -qq"]  # looked only
-    assert {"apt-cache policy python3.12", "apt-cache policy python3.11",
-            "apt-cache policy python3.10"} <= set(calls)
+    assert {
+        "apt-cache policy python3.12",
+        "apt-cache policy python3.11",
+        "apt-cache policy python3.10",
+    } <= set(calls)
     assert image.status()[0] == "failed"
 
 
@@ -193,9 +202,15 @@ def test_an_unexpected_failure_is_recorded_with_the_step_and_command(image):
 
 
 def run_autograder(root: Path):
-    run = subprocess.run([str(RUN_AUTOGRADER)], cwd=root,
-                         env={**os.environ, "AUTOGRADER_ROOT": str(root)},
-                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
+    run = subprocess.run(
+        [str(RUN_AUTOGRADER)],
+        cwd=root,
+        env={**os.environ, "AUTOGRADER_ROOT": str(root)},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     raw = (root / "results" / "results.json").read_text(encoding="utf-8")
 
@@ -226,8 +241,10 @@ def assert_setup_fallback(results, raw):
 
 
 def test_failed_setup_gives_the_student_our_side_and_the_log_the_cause(gradescope_root):
-    cause = ("setup.sh stopped: Python 3.9 (/usr/bin/python3) is below 3.10; this autograder "
-             "supports Python 3.10-3.12")
+    cause = (
+        "setup.sh stopped: Python 3.9 (/usr/bin/python3) is below 3.10; this autograder "
+        "supports Python 3.10-3.12"
+    )
     (gradescope_root / "setup-status").write_text(f"failed\n{cause}\n")
     results, raw, log = run_autograder(gradescope_root)
     assert_setup_fallback(results, raw)
