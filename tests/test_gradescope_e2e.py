@@ -125,6 +125,8 @@ def gradescope(request, autograder_zip):
                 f"{attempt} setup.sh run failed:\n{setup.stdout}\n{setup.stderr}"
             )
         assert "requirements already installed" in setup.stdout  # the second run reused the venv
+        # What run_autograder checks before grading (tests/test_setup_script.py: when it is not).
+        assert (root / "setup-status").read_text().splitlines()[0] == "complete"
         if request.param is not None:
             version = subprocess.run(
                 [str(root / "venv/bin/python"), "-V"], capture_output=True, text=True
