@@ -11,15 +11,18 @@ SUBMISSIONS ?= tests/batch_export
 OUT ?= out/batch
 JOBS ?=
 
-.PHONY: venv test test-fast test-images grade batch bench clean autograder handout
+.PHONY: venv test test-fast test-images test-sandbox test-unprivileged lint grade batch bench \
+	clean autograder handout
 
 venv: $(VENV)/.installed
 
-# go+rX: graded as root, student code runs this interpreter under an unprivileged uid, so the
-# venv must be readable by others even when it was built under a restrictive umask.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The runtime pins of requirements-lock.txt apply here too, so tests grade with what
+# Gradescope installs. go+rX: where Landlock is missing, a root grading runs this interpreter
+# under an unprivileged uid, which then needs plain read access (inside the clone only).
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+		-c requirements-lock.txt
 	chmod -R go+rX $(VENV)
 	touch $@
 
@@ -33,6 +36,22 @@ test-fast: venv
 
 test-images: venv
 	$(PY) -m pytest -m images -rA tests/test_images.py
+
+# The sandbox's attacks and the commands they threaten, as whoever runs this target.
+SANDBOX_TESTS = tests/test_sandbox_landlock.py tests/test_sandbox_seccomp.py \
+	tests/test_sandbox_isolation.py tests/test_sandbox_cleanup.py tests/test_sandbox_client.py \
+	tests/test_grade.py tests/test_batch.py tests/test_confinement.py
+test-sandbox: venv
+	$(PY) -m pytest -rs $(SANDBOX_TESTS)
+
+# As root: the same tests again as a freshly created unprivileged user, on a copy of this
+# checkout in that user's home (tests/unprivileged.sh); CI runs it after make test.
+test-unprivileged:
+	bash tests/unprivileged.sh
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 grade: venv
 	$(PY) -m grader "$(SUBMISSION)" --results "$(RESULTS)"

@@ -20,10 +20,12 @@
 #   The venv lives OUTSIDE source/ on purpose: run_autograder makes source/ (grader, solution)
 #   unreadable to the sandbox user, yet the sandboxed worker runs on this venv's interpreter,
 #   so the venv (and the path to it and to its base interpreter) must stay readable by it.
-# * An unprivileged user (grader/paths.py SANDBOX_USER) standing for "any other user": the
-#   worker itself runs under a throwaway uid per grading (grader/sandbox.py), so this account
-#   is what proves such a uid can run the venv but not read source/.
-# * Proves it worked: the sandbox user imports numpy and scipy with the venv's interpreter.
+# * An unprivileged user (grader/paths.py SANDBOX_USER) standing for "any other user" in the
+#   tests that check what such a user can read; the worker itself runs under a throwaway uid
+#   per grading (grader/sandbox/isolation.py).
+# * Proves it worked: `python -m grader.sandbox` grades the reference's E-step in a confined
+#   worker and prints the layers in force (Landlock, seccomp, uid). Only if that fails for
+#   want of permissions does it add o+x (traverse only) on the way to the interpreter.
 # * Records the outcome in $AUTOGRADER_ROOT/setup-status: "complete", or "failed" and why (or
 #   "running" if it was killed). run_autograder grades only after a complete setup; otherwise
 #   it tells the student the autograder is set up wrong on our side and logs this cause.
@@ -265,18 +267,20 @@ if ! id -u "$SANDBOX_USER" >/dev/null 2>&1; then
   useradd --no-create-home --shell /usr/sbin/nologin "$SANDBOX_USER"
 fi
 
-# 5. The sandbox user must be able to run the venv's interpreter (but never read source/:
-#    run_autograder takes that away before every run), and must never be able to WRITE to the
+# 5. The sandbox must work: a confined worker, under a throwaway uid, runs the reference's
+#    E-step on this venv (python -m grader.sandbox). Others must never be able to WRITE to the
 #    venv: the grader itself imports numpy from it as root, so a writable site-packages would
 #    let student code plant code that the grader then runs.
-STEP="making the virtualenv usable, read-only, by the sandbox user"
+STEP="checking that the sandbox can run student code"
 chmod -R o+rX,go-w "$VENV"
-allow_traverse "$VENV"
-BASE_PREFIX="$("$VENV/bin/python" -c 'import sys; print(sys.base_prefix)')"
-allow_traverse "$BASE_PREFIX/bin"
-allow_traverse "$(realpath "$VENV/bin/python")"
-
-if ! (cd / && runuser -u "$SANDBOX_USER" -- "$VENV/bin/python" -c 'import numpy, scipy'); then
-  fail "user $SANDBOX_USER cannot run $VENV/bin/python with numpy and scipy"
+sandbox_check() { (cd "$SOURCE_DIR" && "$VENV/bin/python" -m grader.sandbox); }
+if ! sandbox_check; then
+  # Without Landlock to bound a read capability, the worker's uid needs plain permissions to
+  # reach the interpreter (e.g. pyenv under a mode-700 /root): give traverse-only access.
+  allow_traverse "$VENV"
+  BASE_PREFIX="$("$VENV/bin/python" -c 'import sys; print(sys.base_prefix)')"
+  allow_traverse "$BASE_PREFIX/bin"
+  allow_traverse "$(realpath "$VENV/bin/python")"
+  sandbox_check || fail "the sandbox cannot run student code with $VENV/bin/python (see above)"
 fi
-log "done: $VENV ready (Python $PY_VERSION), user $SANDBOX_USER can run it"
+log "done: $VENV ready (Python $PY_VERSION), and the sandbox runs student code confined"

@@ -54,6 +54,7 @@ from grader.class_report import (
     render_report,
 )
 from grader.export import ExportError, Submission, load_export
+from grader.sandbox import isolation
 
 DEFAULT_OUT = Path("out/batch")
 DEFAULT_TIMEOUT = 600.0  # per submission; the grader's own budget is far lower (grader/config.ini)
@@ -448,10 +449,35 @@ def summary(
             "rerun to retry):"
         )
         lines += [f"  {r.id}: {r.error}" for r in stats.errors]
+    for layers, count in stats.sandboxes:
+        lines.append(f"Sandbox: {layers} ({count} submission(s))")
+    if stats.unconfined:
+        lines.append(
+            f"WARNING: {len(stats.unconfined)} submission(s) ran without a kernel layer: "
+            + "; ".join(stats.unconfined[0].sandbox_off)
+        )
     lines.append(
         f"Wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'results'}/<id>.json"
     )
     return "\n".join(lines)
+
+
+def unconfined_refusal(support, allowed) -> str:
+    """Why a batch must not run here ("" when it may), and the warnings it runs with.
+
+    As root every grading has its own uid; on a normal account only Landlock keeps one
+    student's code away from the others' uploads and results (they all run as you).
+    """
+    for warning in support.warnings():
+        print(f"WARNING: {warning}", file=sys.stderr)
+    if support.root or support.landlock_abi or allowed:
+        return ""
+    return (
+        f"{support.landlock_why}. On a normal account nothing else keeps a submission from "
+        "reading your files and rewriting other students' results. Grade on Linux 5.13+ (on "
+        "macOS or Windows, inside a Linux container), as root, or pass --allow-unconfined "
+        "to grade anyway."
+    )
 
 
 def main(argv=None) -> int:
@@ -481,11 +507,21 @@ def main(argv=None) -> int:
         help="seconds before one submission's grading is killed "
         f"(default {format_number(DEFAULT_TIMEOUT)})",
     )
+    parser.add_argument(
+        "--allow-unconfined",
+        action="store_true",
+        help="grade on a normal account even without Landlock (student code can then read "
+        "your files, use the network and change other students' results)",
+    )
     args = parser.parse_args(argv)
     if args.jobs is not None and args.jobs < 1:
         parser.error("--jobs must be at least 1")
     if not args.timeout > 0:
         parser.error("--timeout must be positive")
+    refusal = unconfined_refusal(isolation.kernel_support(), args.allow_unconfined)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     jobs = args.jobs or _default_jobs()
     start = time.monotonic()
     try:

@@ -88,12 +88,21 @@ class Record:
     seconds: float | None = None
     checks: dict[str, CheckResult] = field(default_factory=dict)
     error: str = ""
+    sandbox: str = ""  # the layers its worker ran under (extra_data.sandbox.layers)
+    sandbox_off: tuple[str, ...] = ()  # kernel layers that were not in force, and why
 
     @classmethod
     def from_results(cls, sub_id, results: dict, names=(), sids=(), emails=()) -> "Record":
         """Build from a results.json that already passed validation (see grader.batch)."""
         record = cls(sub_id, tuple(names), tuple(sids), tuple(emails))
         record.seconds = _number(results.get("execution_time"))
+        extra = results.get("extra_data") if isinstance(results.get("extra_data"), dict) else {}
+        sandbox = extra.get("sandbox") if isinstance(extra.get("sandbox"), dict) else {}
+        if isinstance(sandbox.get("layers"), str):
+            record.sandbox = sandbox["layers"]
+        if isinstance(sandbox.get("off"), list):
+            off = [o for o in sandbox["off"] if isinstance(o, str)]
+            record.sandbox_off = tuple(o for o in off if not o.startswith("separate uid"))
         record.error = grader_problem(results)
         if record.error:
             return record
@@ -165,6 +174,8 @@ class ClassStats:
     checks: list[CheckStats]
     mistakes: list[tuple[str, int]]  # (key, students), most common first
     slowest: list[Record]
+    sandboxes: list[tuple[str, int]]  # (layers, submissions), most common first
+    unconfined: list[Record]  # graded without a kernel layer (Landlock, seccomp)
 
     @property
     def most_failed(self) -> list[CheckStats]:
@@ -205,11 +216,7 @@ def class_stats(records: Sequence[Record]) -> ClassStats:
                 max_score=max(maxima, default=0.0),
             )
         )
-    counts: dict[str, int] = {}
-    for record in graded:
-        for key in record.mistakes:
-            counts[key] = counts.get(key, 0) + 1
-    mistakes = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    mistakes = _counted(key for record in graded for key in record.mistakes)
     timed = [r for r in records if r.seconds is not None]
     slowest = sorted(timed, key=lambda r: (-r.seconds, r.id))[:SLOWEST_SHOWN]
     return ClassStats(
@@ -223,7 +230,16 @@ def class_stats(records: Sequence[Record]) -> ClassStats:
         checks=checks,
         mistakes=mistakes,
         slowest=slowest,
+        sandboxes=_counted(r.sandbox or "not recorded" for r in records),
+        unconfined=[r for r in records if r.sandbox_off],
     )
+
+
+def _counted(items) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,6 +372,19 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
                 f"({_e(_names(record))}): {_e(record.error)}</li>"
             )
         out.append("</ul></div>")
+
+    out.append('<h2>Sandbox</h2><ul id="sandbox">')
+    for layers, count in stats.sandboxes:
+        out.append(
+            f'<li class="sandbox" data-count="{count}">{_e(layers)}: {count} submission(s)</li>'
+        )
+    out.append("</ul>")
+    if stats.unconfined:
+        out.append(
+            f'<p class="warn" id="unconfined">{len(stats.unconfined)} submission(s) ran without '
+            f"a kernel layer this grader uses: {_e('; '.join(stats.unconfined[0].sandbox_off))}"
+            "</p>"
+        )
 
     out.append("<h2>Score histogram</h2>")
     out.append(

@@ -10,6 +10,7 @@ by ``grader.report.repair`` before we write it ourselves, atomically.
 """
 
 import argparse
+import functools
 import io
 import sys
 import time
@@ -87,7 +88,10 @@ def _results(cfg, outcomes, *, note, started, extra, into=None):
         for num, check_id in enumerate(CHECK_IDS, 1)
     ]
     score = sum(t["score"] for t in tests)
-    summary = f"Score: {score:g}/{cfg.max_score:g}. Each check below says what was expected and what came back."
+    summary = (
+        f"Score: {score:g}/{cfg.max_score:g}. "
+        "Each check below says what was expected and what came back."
+    )
     return report.repair(
         {} if into is None else into,
         tests,
@@ -140,32 +144,39 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
             started=started,
             extra=extra,
         )
-    else:
-        from grader.sandbox import Sandbox, SandboxError
+        return _finish(data, results_path)
+    from grader.sandbox import Sandbox, SandboxError
 
-        try:
-            with Sandbox(submission, limits or cfg.limits) as sandbox:
-                sandbox.start()  # the worker imports numpy while we load the reference
-                ctx = checks.Context(sandbox, checks.load_reference())
-                data = _run(
-                    cfg,
-                    lambda check_id: checks.run(check_id, ctx),
-                    note=note,
-                    started=started,
-                    extra=extra,
-                )
-        except SandboxError as exc:
-            print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
-            message = OUR_SIDE_MESSAGE
-            extra["grader_error"] = str(exc)
-            data = _run(
-                cfg,
-                lambda _id: checks.Outcome(False, message, internal_error=True),
-                note=note,
-                started=started,
-                extra=extra,
-            )
+    sandbox = None
+    try:
+        sandbox = Sandbox(submission, limits or cfg.limits)
+        for warning in sandbox.support.warnings():
+            print(f"grader: WARNING: {warning}", file=sys.stderr)
+        sandbox.start()  # the worker imports numpy while we load the reference
+        extra["sandbox"] = sandbox.confinement.as_dict()
+        print(f"grader: {sandbox.confinement.summary()}", file=sys.stderr)
+        ctx = checks.Context(sandbox, checks.load_reference())
+        run_check = functools.partial(checks.run, ctx=ctx)
+    except SandboxError as exc:
+        print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
+        extra["grader_error"] = str(exc)
+        run_check = _our_side
+    try:
+        data = _run(cfg, run_check, note=note, started=started, extra=extra)
+        # Written before the sandbox closes: whatever the student's code left behind, its
+        # cleanup can never change or erase this grade (and close() never raises).
+        return _finish(data, results_path)
+    finally:
+        if sandbox is not None:
+            sandbox.close()
 
+
+def _our_side(_check_id):
+    return checks.Outcome(False, OUR_SIDE_MESSAGE, internal_error=True)
+
+
+def _finish(data, results_path):
+    """Validate our own results, write them (if asked) and return them."""
     found = report.problems(data)
     if found:  # never expected: our own output failed our own validation
         raise RuntimeError("grader produced invalid results: " + "; ".join(found))
@@ -177,8 +188,9 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
 def main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m grader",
-        description="Grade one gmm1d.py submission: prints a table and writes a Gradescope results.json.",
-        epilog="Subcommands: 'python -m grader autograde' (the Gradescope flow), 'python -m grader batch' (a class export).",
+        description="Grade one gmm1d.py: print a table and write a Gradescope results.json.",
+        epilog="Subcommands: 'python -m grader autograde' (the Gradescope flow), "
+        "'python -m grader batch' (a class export).",
     )
     parser.add_argument(
         "submission",

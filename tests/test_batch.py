@@ -17,6 +17,7 @@ import pytest
 from grader import batch, paths
 from grader.batch import Outcome, Progress, run_batch, write_grades_csv
 from grader.class_report import CheckResult, Record
+from grader.sandbox import isolation
 
 FIXTURE = Path(__file__).parent / "batch_export"
 
@@ -363,6 +364,14 @@ def test_batch_csv_report_and_summary(graded_fixture):
     assert set((out / "results").iterdir()) == {
         out / "results" / f"100{i}.json" for i in range(1, 6)
     }
+    # Every grading's sandbox layers, from its results, in the summary and the report.
+    layers = {
+        json.loads(path.read_text())["extra_data"].get("sandbox", {}).get("layers")
+        for path in (out / "results").iterdir()
+        if json.loads(path.read_text())["extra_data"].get("sandbox")
+    }
+    assert layers and all(f"Sandbox: {layer} (" in proc.stdout for layer in layers)
+    assert 'id="sandbox"' in html and all(layer in html for layer in layers)
 
 
 @pytest.mark.slow
@@ -399,3 +408,32 @@ def test_redo_starts_the_submissions_that_were_slowest_last_time(tmp_path, fake)
     log.write_text("")
     run_batch(folder, out, jobs=1, redo=True, command=fake.command, progress_stream=io.StringIO())
     assert log.read_text().split() == ["b.py", "c.py", "a.py"]  # in start order, one job
+
+
+def _support(**changes):
+    fields = dict(root=False, landlock_abi=0, landlock_why="no Landlock here", seccomp=True,
+                  seccomp_why="", forced_off=frozenset())  # fmt: skip
+    fields.update(changes)
+    return isolation.Support(**fields)
+
+
+def test_a_batch_on_a_normal_account_without_landlock_is_refused_unless_allowed(capsys):
+    refusal = batch.unconfined_refusal(_support(), allowed=False)
+    assert refusal.startswith("no Landlock here. On a normal account nothing else keeps")
+    assert "--allow-unconfined" in refusal and "Linux container" in refusal
+    assert "WARNING: no Landlock here: student code can read" in capsys.readouterr().err
+    assert batch.unconfined_refusal(_support(), allowed=True) == ""
+    assert batch.unconfined_refusal(_support(root=True), allowed=False) == ""
+    assert batch.unconfined_refusal(_support(landlock_abi=7), allowed=False) == ""
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="the refusal is for normal accounts: "
+                    "make test-unprivileged runs this as one")  # fmt: skip
+def test_the_batch_command_refuses_without_landlock_on_a_normal_account(tmp_path):
+    folder = _plain(tmp_path, {"a.py": "whatever"})
+    env = dict(os.environ, GMM1D_SANDBOX_WITHOUT="landlock")
+    command = [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(tmp_path / "o")]
+    proc = subprocess.run(command, cwd=paths.PROJECT_ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "--allow-unconfined" in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -5,8 +5,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from grader import grade
 from grader.paths import PROJECT_ROOT, SOLUTION_PATH
+from grader.sandbox import isolation
 
 
 def _cli(*args, cwd=PROJECT_ROOT):
@@ -60,3 +63,36 @@ def test_placeholder_is_written_before_grading(tmp_path, monkeypatch):
         pass
     assert seen["score"] == 0 and seen["extra_data"]["complete"] is False
     assert all("stopped before this check ran" in t["output"] for t in seen["tests"])
+
+
+def test_every_grading_records_and_logs_the_sandbox_layers(tmp_path):
+    proc = _cli(SOLUTION_PATH, "--results", tmp_path / "r.json", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    sandbox = json.loads((tmp_path / "r.json").read_text())["extra_data"]["sandbox"]
+    support = isolation.kernel_support()
+    assert sandbox["landlock"] == support.landlock_parts
+    assert sandbox["seccomp"] is support.seccomp and sandbox["separate_uid"] == (os.geteuid() == 0)
+    assert "grader: sandbox: " in proc.stderr and sandbox["layers"] in proc.stderr
+
+
+@pytest.mark.parametrize("layer, label", [("landlock", "Landlock"), ("seccomp", "seccomp")])
+def test_a_layer_turned_off_is_warned_about_and_recorded(tmp_path, layer, label):
+    """GMM1D_SANDBOX_WITHOUT stands for a kernel without the layer: the grader says so at
+    start (instructor's log) and in the results, and still grades."""
+    env = dict(os.environ, GMM1D_SANDBOX_WITHOUT=layer)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader", SOLUTION_PATH, "--results", tmp_path / "r.json"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "grader: WARNING: turned off by GMM1D_SANDBOX_WITHOUT: student code can" in proc.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    error = data["extra_data"].get("grader_error", "")
+    if "which would bound a read capability, is unavailable" in error:
+        # Root with an interpreter only root can reach (pyenv under /root): without Landlock
+        # the worker cannot run confined, and that is our side, never the student's zero.
+        assert os.geteuid() == 0 and data["score"] == 0
+        assert all(t["extra_data"].get("grader_error") for t in data["tests"])
+        return
+    assert data["score"] == 100, error
+    assert f"{label}: turned off by GMM1D_SANDBOX_WITHOUT" in data["extra_data"]["sandbox"]["off"]

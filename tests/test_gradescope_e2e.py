@@ -355,15 +355,15 @@ def test_sandbox_user_cannot_read_source_results_or_metadata(gradescope):
             timeout=30,
         )
         assert attempt.returncode != 0 and target.exists() == existed, target
-    # ...while the venv it runs on stays usable.
+    # ...while the sandbox runs student code on it, confined.
     ok = subprocess.run(
-        ["runuser", "-u", "student", "--", str(root / "venv/bin/python"), "-c", "import numpy"],
-        cwd="/",
+        [str(root / "venv/bin/python"), "-m", "grader.sandbox"],
+        cwd=root / "source",
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert ok.returncode == 0, ok.stderr
+    assert ok.returncode == 0 and ok.stdout.startswith("sandbox check: ok"), ok.stderr
 
 
 # --- our side fails: the fallback results -------------------------------------------------

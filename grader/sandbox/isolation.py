@@ -25,7 +25,7 @@ import os
 import pathlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grader import paths
 from grader.sandbox import landlock, seccomp
@@ -188,22 +188,30 @@ class Confinement:
     landlock_abi: int
     seccomp_denied: int  # number of system calls the filter denies (0: no filter)
     off: tuple  # one line per layer not in force, saying why
+    seconds: dict = field(default_factory=dict, compare=False)  # what confining cost
+
+    def layers(self) -> str:
+        """The layers in force, the same words for every grading on one machine."""
+        found = []
+        if self.separate_uid:
+            found.append("throwaway uid")
+        if self.landlock:
+            found.append(f"Landlock ABI {self.landlock_abi} ({', '.join(self.landlock)})")
+        if self.seccomp_denied:
+            found.append(f"seccomp ({self.seccomp_denied} calls denied)")
+        if self.capability:
+            found.append(f"{self.capability} bounded by Landlock")
+        return ", ".join(found) or "no kernel confinement"
 
     def summary(self) -> str:
-        layers = []
-        if self.separate_uid:
-            layers.append(f"throwaway uid {self.uid}")
-        if self.landlock:
-            layers.append(f"Landlock ABI {self.landlock_abi} ({', '.join(self.landlock)})")
-        if self.seccomp_denied:
-            layers.append(f"seccomp ({self.seccomp_denied} calls denied)")
-        if self.capability:
-            layers.append(f"{self.capability} bounded by Landlock")
-        text = "sandbox: " + (", ".join(layers) or "no kernel confinement")
-        return text + "".join(f"; OFF: {line}" for line in self.off)
+        """One line for the instructor's log."""
+        uid = f"worker uid {self.uid}; " if self.separate_uid else ""
+        return f"sandbox: {uid}{self.layers()}" + "".join(f"; OFF: {o}" for o in self.off)
 
     def as_dict(self) -> dict:
+        """What results.json records (extra_data.sandbox)."""
         return {
+            "layers": self.layers(),
             "separate_uid": self.separate_uid,
             "landlock": list(self.landlock),
             "landlock_abi": self.landlock_abi,
@@ -253,6 +261,15 @@ def check_confinement(report, pid, account, support) -> Confinement:
         off.append(f"seccomp: {support.seccomp_why}")
     if account is None:
         off.append("separate uid: the grader is not root, so the worker runs as you")
+    seconds = report.get("seconds") if type(report.get("seconds")) is dict else {}
+    seconds = {k: v for k, v in seconds.items() if type(k) is str and type(v) is float}
     return Confinement(
-        uid, account is not None, capability, tuple(parts), support.landlock_abi, denied, tuple(off)
+        uid,
+        account is not None,
+        capability,
+        tuple(parts),
+        support.landlock_abi,
+        denied,
+        tuple(off),
+        seconds,
     )

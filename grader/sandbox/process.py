@@ -47,7 +47,8 @@ _GRADER_PLACES = sorted(
         (sys.prefix, "<python>"),
         (os.path.realpath(sys.base_prefix), "<python>"),
         (sys.base_prefix, "<python>"),
-    },
+    }
+    - {(place, "<python>") for place in ("/", "/usr", "/usr/local")},  # no secret, and common
     key=lambda item: -len(item[0]),  # longest first, so a nested place wins
 )
 

@@ -1,0 +1,135 @@
+"""The confinement issue's attacks end to end, through the real command lines: one snooping
+submission graded alone, and a class regrade in which one submission tries to rewrite
+another's results. Run as root by ``make test`` and as a normal account by
+``make test-unprivileged``; each kernel layer is proved on its own in test_sandbox_*.py."""
+
+import csv
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from grader import paths
+from grader.sandbox import isolation
+from tests.sandbox_helpers import CASES, ROOT
+
+pytestmark = pytest.mark.slow
+SUPPORT = isolation.kernel_support()
+SECRET = "-----BEGIN OPENSSH PRIVATE KEY----- e2e"
+
+
+def _listeners():
+    tcp = socket.create_server(("127.0.0.1", 0))
+    tcp.settimeout(0.2)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(0.2)
+    received = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            for listener, accept in ((tcp, True), (udp, False)):
+                try:
+                    if accept:
+                        conn, _ = listener.accept()
+                        with conn:
+                            received.append(conn.recv(1 << 16))
+                    else:
+                        received.append(listener.recv(1 << 16))
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return tcp, udp, received, stop, thread
+
+
+def test_the_red_team_submission_reads_writes_and_sends_nothing(tmp_path, tmp_path_factory):
+    if not (SUPPORT.landlock_abi >= 4 and SUPPORT.seccomp):
+        pytest.skip(f"needs Landlock ABI 4+ and seccomp: {SUPPORT.warnings()}")
+    home = pathlib.Path(os.path.expanduser("~"))
+    home_file = home / f".gmm1d-e2e-key-{os.getpid()}"
+    home_file.write_text(SECRET)
+    home_file.chmod(0o600)
+    shared = tmp_path_factory.mktemp("other-course") / "gmm1d.py"
+    shared.write_bytes(paths.SOLUTION_PATH.read_bytes())
+    for place in (shared, shared.parent, shared.parent.parent):
+        place.chmod(0o755 if place.is_dir() else 0o644)
+    tcp, udp, received, stop, thread = _listeners()
+    written = [f"{place}/snooped-" for place in ("/tmp", "/var/tmp", "/dev/shm", str(home))]
+    try:
+        targets = {"home_file": str(home_file), "solution": str(paths.SOLUTION_PATH),
+                   "shared": str(shared), "home": str(home), "tcp": tcp.getsockname()[1],
+                   "udp": udp.getsockname()[1]}  # fmt: skip
+        source = (CASES / "snoop.py").read_text().replace("TARGETS = {}", f"TARGETS = {targets!r}")
+        submission = tmp_path / "gmm1d.py"
+        submission.write_text(source)
+        results = tmp_path / "results.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader", str(submission), "--results", str(results)],
+            cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        stop.set()
+        thread.join(5)
+        data = json.loads(results.read_text())
+        feedback = "\n".join([data["output"]] + [t["output"] for t in data["tests"]])
+        assert "no read" in feedback and "no /proc: PermissionError" in feedback
+        for leak in (SECRET, "READ ", "BORROWED", "WROTE", "SENT", "def estep"):
+            assert leak not in feedback, leak
+        assert data["score"] == 0  # it implements nothing; nothing could be borrowed
+        assert received == []
+        for prefix in written:
+            folder, stem = os.path.split(prefix)
+            assert not [n for n in os.listdir(folder) if n.startswith(stem)], folder
+    finally:
+        stop.set()
+        home_file.unlink()
+        tcp.close()
+        udp.close()
+
+
+def _batch(tmp_path, folder, out, env_extra=(), extra_args=()):
+    env = dict(os.environ, **dict(env_extra))
+    return subprocess.run(
+        [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out), "--jobs", "1",
+         *extra_args],
+        cwd=paths.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_in_a_batch_no_submission_can_change_anothers_grade(tmp_path):
+    """The untouched stub must stay 0 whoever is graded after it. On a normal account the
+    control run (Landlock and seccomp off) proves the attack works where nothing else stops
+    it: there it does rewrite the stub's results. (As root the uid and the batch's private
+    folders stop it too: tests/test_sandbox_uid.py, tests/test_batch.py.)"""
+    if not SUPPORT.landlock_abi:
+        pytest.skip(SUPPORT.landlock_why)
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a_victim.py").write_bytes((paths.PROJECT_ROOT / "gmm1d.py").read_bytes())
+    (folder / "b_rewrite.py").write_bytes((CASES / "rewrite_results.py").read_bytes())
+    totals = {}
+    runs = [("confined", {}, ())]
+    if not ROOT:
+        off = {isolation.WITHOUT_VARIABLE: "landlock,seccomp"}
+        runs.append(("control", off, ("--allow-unconfined",)))
+    for run, env, args in runs:
+        out = tmp_path / run
+        proc = _batch(tmp_path, folder, out, env, args)
+        with open(out / "grades.csv", newline="") as handle:
+            totals[run] = {row["submission_id"]: row["total"] for row in csv.DictReader(handle)}
+        assert proc.returncode in (0, 1), proc.stderr
+        log = (out / "logs" / "b_rewrite.txt").read_text()
+        if run == "confined":
+            assert "no /proc: PermissionError" in (out / "results" / "b_rewrite.json").read_text()
+            assert "FORGED" not in log
+    assert totals["confined"]["a_victim"] == "0"
+    if not ROOT:
+        assert totals["control"]["a_victim"] == "100"
