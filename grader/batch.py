@@ -29,16 +29,17 @@ validated, so an interrupted batch never leaves a half-written file a rerun woul
 import argparse
 import csv
 import functools
+import io
 import json
 import math
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -55,6 +56,7 @@ from grader.class_report import (
 )
 from grader.export import ExportError, Submission, load_export
 from grader.sandbox import isolation
+from grader.sandbox.cleanup import remove_tree
 
 DEFAULT_OUT = Path("out/batch")
 DEFAULT_TIMEOUT = 600.0  # per submission; the grader's own budget is far lower (grader/config.ini)
@@ -205,7 +207,26 @@ def grade_one(
     missing_dir: Path,
     command: Callable[..., list[str]] = grade_command,
 ) -> Outcome:
-    """Grade ``sub`` in its own subprocess; always leaves ``out/results/<id>.json``."""
+    """Grade ``sub`` in its own subprocess; always leaves ``out/results/<id>.json``.
+
+    Whatever goes wrong (a grader that cannot start, a file the submission's code locked,
+    a bug of ours), it is this submission's failure only: recorded, never raised."""
+    try:
+        return _grade_one(sub, out, timeout, missing_dir, command)
+    except Exception as exc:  # noqa: BLE001 - one submission's failure must not end the batch
+        reason = f"the batch could not grade it ({type(exc).__name__}: {exc})"
+        detail = traceback.format_exc()[-LOG_TAIL_CHARS:]
+        try:
+            _write_private(
+                out / "results" / f"{sub.id}.json",
+                json.dumps(failure_results(reason, 0.0, detail), indent=2),
+            )
+        except OSError as write_error:
+            reason += f"; no results file could be written ({write_error})"
+        return Outcome(sub.id, "failed", 0.0, reason)
+
+
+def _grade_one(sub, out, timeout, missing_dir, command) -> Outcome:
     results_dir, logs_dir = out / "results", out / "logs"
     target = results_dir / f"{sub.id}.json"
     partial = results_dir / f".{sub.id}.partial.json"
@@ -257,12 +278,18 @@ def grade_one(
             else "the grader wrote no valid results file"
         )
     partial.unlink(missing_ok=True)
-    tmp = results_dir / f".{sub.id}.failed.json"
-    tmp.write_text(
-        json.dumps(failure_results(reason, seconds, _tail(log)), indent=2), encoding="utf-8"
-    )
-    os.replace(tmp, target)
+    _write_private(target, json.dumps(failure_results(reason, seconds, _tail(log)), indent=2))
     return Outcome(sub.id, "failed", seconds, reason)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by the instructor only (mode 0600)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o600)  # an old tmp file may have had another mode
+    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,18 +346,17 @@ def _cell(value: str) -> str:
 
 
 def write_grades_csv(path: Path, records: Sequence[Record]) -> list[str]:
-    """Write grades.csv (rows sorted by id); returns the check columns, in grading order."""
+    """Write grades.csv (rows sorted by id, mode 0600); returns the check columns, in order."""
     checks = check_order(records)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_FIXED + checks)
-        for r in sorted(records, key=lambda r: r.id):
-            text = [r.id, "; ".join(r.names), "; ".join(r.sids), "; ".join(r.emails)]
-            numbers = [format_number(r.total)]  # plain numbers from format_number: never formulas
-            numbers += [format_number(r.checks[c].score) if c in r.checks else "" for c in checks]
-            writer.writerow([_cell(v) for v in text] + numbers)
-    os.replace(tmp, path)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_FIXED + checks)
+    for r in sorted(records, key=lambda r: r.id):
+        text = [r.id, "; ".join(r.names), "; ".join(r.sids), "; ".join(r.emails)]
+        numbers = [format_number(r.total)]  # plain numbers from format_number: never formulas
+        numbers += [format_number(r.checks[c].score) if c in r.checks else "" for c in checks]
+        writer.writerow([_cell(v) for v in text] + numbers)
+    _write_private(path, buffer.getvalue())
     return checks
 
 
@@ -364,13 +390,7 @@ def run_batch(
         command = functools.partial(grade_command, config=config)
     out = Path(out)
     jobs = jobs or _default_jobs()
-    (out / "results").mkdir(parents=True, exist_ok=True)
-    (out / "logs").mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        # As root the sandboxed workers run as unprivileged uids: keep every student's results
-        # and logs out of their reach (the sandbox copies each submission itself, as root).
-        for sub in ("results", "logs"):
-            os.chmod(out / sub, 0o700)
+    make_private_out(out)
     # mkdtemp: mode 0700, so no sandboxed worker can read another student's extracted upload.
     scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     try:
@@ -396,7 +416,7 @@ def run_batch(
             pool.shutdown(wait=True)
             progress.close()
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)  # the extracted uploads: any tree a student's zip could hold
 
     records = []
     for sub in submissions:
@@ -414,10 +434,24 @@ def run_batch(
         )
     write_grades_csv(out / "grades.csv", records)
     stats = class_stats(records)
-    (out / "report.html").write_text(
-        render_report(stats, f"Class regrade: {Path(source).name}"), encoding="utf-8"
-    )
+    _write_private(out / "report.html", render_report(stats, f"Class regrade: {Path(source).name}"))
     return records, outcomes
+
+
+def make_private_out(out: Path) -> None:
+    """OUT and its results/ and logs/ folders, mode 0700: names, SIDs, emails and every
+    student's feedback are for the instructor only (and, as root, out of every sandbox uid's
+    reach). OUT must be a folder of the instructor's own, never a shared one such as /tmp."""
+    out.mkdir(parents=True, exist_ok=True)
+    info = out.stat()
+    if info.st_uid != os.geteuid() or info.st_mode & 0o002:
+        raise ExportError(
+            f"--out {out} is not a folder of your own (it is shared or someone else's): "
+            "choose a new folder, e.g. out/batch"
+        )
+    for folder in (out, out / "results", out / "logs"):
+        folder.mkdir(exist_ok=True)
+        os.chmod(folder, 0o700)
 
 
 def summary(

@@ -5,18 +5,23 @@ Expected numbers are the published 6.86x answers ("An Example Update"), never th
 own output.
 """
 
+import atexit
 import contextlib
+import functools
 import importlib.util
 import os
 import pathlib
 import pwd
+import shutil
 import subprocess
+import sys
+import tempfile
 
 import numpy as np
 import pytest
 
 from grader import paths
-from grader.sandbox import Limits, Sandbox, isolation
+from grader.sandbox import Limits, Sandbox, confine, isolation
 
 CASES = pathlib.Path(__file__).parent / "sandbox_cases"
 FAST = Limits(call_timeout=2, startup_timeout=5, total_budget=20)
@@ -119,8 +124,17 @@ class Tracked:
 
 @contextlib.contextmanager
 def sandbox(case, limits=FAST, **kwargs):
-    """A tracked Sandbox for tests/sandbox_cases/<case>.py (or a path); checks close()."""
+    """A tracked Sandbox for tests/sandbox_cases/<case>.py (or a path); checks close().
+
+    As root with Landlock turned off, the worker needs an interpreter its uid can reach
+    without the read capability that only Landlock may bound: :func:`reachable_python`."""
     path = case if isinstance(case, pathlib.Path) else CASES / f"{case}.py"
+    without = os.environ.get(isolation.WITHOUT_VARIABLE, "")
+    if ROOT and "landlock" in without and "python" not in kwargs and NEEDS_CAPABILITY:
+        python, why = reachable_python()
+        if python is None:
+            pytest.skip(f"as root without Landlock this interpreter cannot run confined ({why})")
+        kwargs["python"] = python
     tracked = Tracked(Sandbox(path, limits, **kwargs))
     try:
         yield tracked
@@ -150,6 +164,50 @@ def assert_student_facing(message):
     assert message and "\n" not in message and len(message) <= 300
     assert "/tmp" not in message and "/work" not in message and "/root" not in message
     assert "gmm1d-sandbox" not in message
+
+
+def _reachable(path):
+    return confine._reachable_by_others(os.path.realpath(path))
+
+
+# Whether this interpreter's files are out of other uids' reach (pyenv under a mode-700 /root,
+# a clone in a private directory): a root grading then needs Landlock.
+NEEDS_CAPABILITY = not all(
+    _reachable(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(np.__file__))
+)
+
+
+@functools.cache
+def reachable_python():
+    """(python, "") of a throwaway virtualenv in /tmp that any uid can run: a system
+    interpreter of this Python version with a copy of this environment's numpy; or (None,
+    why not). For root tests that turn Landlock off. Removed when the tests end."""
+    version = "{}.{}".format(*sys.version_info[:2])
+    system = next(
+        (c for c in (f"/usr/bin/python{version}", f"/usr/local/bin/python{version}")
+         if os.access(c, os.X_OK) and _reachable(os.path.dirname(c))),
+        None,
+    )  # fmt: skip
+    if system is None:
+        return None, f"no system Python {version} that other users can run"
+    base = pathlib.Path(tempfile.mkdtemp(prefix="gmm1d-test-python-", dir="/tmp"))
+    atexit.register(shutil.rmtree, base, True)
+    venv = base / "venv"
+    made = subprocess.run([system, "-m", "venv", "--without-pip", str(venv)], capture_output=True)
+    if made.returncode != 0:
+        return None, f"{system} cannot make a virtualenv"
+    (site,) = venv.glob("lib/python3*/site-packages")
+    numpy_site = pathlib.Path(np.__file__).resolve().parent.parent
+    for name in ("numpy", "numpy.libs"):
+        if (numpy_site / name).is_dir():
+            shutil.copytree(numpy_site / name, site / name, symlinks=True)
+    for path in [base, *base.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o055 if path.is_dir() else 0o044))
+    python = str(venv / "bin" / "python")
+    if subprocess.run([python, "-I", "-c", "import numpy"], capture_output=True).returncode:
+        return None, f"this environment's numpy does not import under {system}"
+    return python, ""
 
 
 @pytest.fixture

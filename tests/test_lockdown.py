@@ -11,6 +11,7 @@ import pytest
 
 from grader import lockdown, paths
 from grader.sandbox import isolation
+from tests.sandbox_helpers import NEEDS_CAPABILITY, reachable_python
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("runuser") is None,
@@ -100,13 +101,20 @@ def test_disk_search_fixture_steals_without_lockdown_and_not_with_it(shared_tmp)
     script = (
         "import sys; from pathlib import Path; from grader import grade, lockdown\n"
         "if sys.argv[2] == 'off': lockdown.protect_checkout = lambda *a, **k: []\n"
+        "sys.executable = sys.argv[3]  # the worker's interpreter\n"
         "print(grade.grade_submission(Path(sys.argv[1]))['score'])\n"
     )
+    # Without Landlock, a root grading needs an interpreter the worker's uid can reach.
+    python = sys.executable
+    if NEEDS_CAPABILITY:
+        python, why = reachable_python()
+        if python is None:
+            pytest.skip(f"as root without Landlock this interpreter cannot run confined ({why})")
     scores = {}
     for lock, landlock in (("off", "off"), ("on", "off"), ("off", "on")):
         env = dict(os.environ, GMM1D_SANDBOX_WITHOUT="landlock" if landlock == "off" else "")
         proc = subprocess.run(
-            [sys.executable, "-c", script, str(target), lock],
+            [sys.executable, "-c", script, str(target), lock, python],
             cwd=copy,
             env=env,
             capture_output=True,

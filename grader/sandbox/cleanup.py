@@ -165,24 +165,28 @@ def _ipc_table(kind):
     return [dict(zip(header, row)) for row in rows if len(row) == len(header)]
 
 
-def remove_ipc_of(uids) -> int:
-    """As root: remove every SysV IPC object that ``uids`` own or created; returns how many.
-    Never raises."""
+def remove_ipc_of(uids=(), creators=()) -> int:
+    """Remove every SysV IPC object that ``uids`` own or created (root), and the shared
+    memory that processes ``creators`` made (the only IPC object that names its creator's pid,
+    so the one a normal account can tell from its owner's other programs'). Returns how many
+    were removed. Never raises."""
     libc = ctypes.CDLL(None, use_errno=True)
     removers = {
         "shm": ("shmid", lambda ident: libc.shmctl(ident, IPC_RMID, None)),
         "sem": ("semid", lambda ident: libc.semctl(ident, 0, IPC_RMID)),
         "msg": ("msqid", lambda ident: libc.msgctl(ident, IPC_RMID, None)),
     }
+    uids, creators = set(uids), set(creators)
     removed = 0
     for kind, (id_column, remove) in removers.items():
         for row in _ipc_table(kind):
             try:
                 owners = {int(row["uid"]), int(row["cuid"])}
                 ident = int(row[id_column])
+                creator = int(row.get("cpid", -1))
             except (KeyError, ValueError):
                 continue
-            if owners & set(uids):
+            if owners & uids or creator in creators:
                 if remove(ident) == 0:
                     removed += 1
                 else:
