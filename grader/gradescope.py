@@ -163,6 +163,8 @@ def main(argv=None):
     submission_dir = args.submission or paths.submission_dir()
     results_path = args.results or paths.results_json()
 
+    # run_autograder sweeps this grader's sandbox uids if it dies before cleaning up itself.
+    paths.grader_pid_file().write_text(f"{os.getpid()}\n")
     names = _student_names(paths.submission_metadata())
     if names:
         print(f"Student(s): {names}")

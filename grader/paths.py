@@ -47,3 +47,8 @@ def results_json() -> Path:
 
 def submission_metadata() -> Path:
     return autograder_root() / "submission_metadata.json"
+
+
+def grader_pid_file() -> Path:
+    """Where the Gradescope flow notes its pid, for run_autograder's sweep after a crash."""
+    return autograder_root() / "grader.pid"

@@ -21,9 +21,11 @@ other gradings' files and processes.
 import configparser
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -31,7 +33,9 @@ from pathlib import Path
 
 import pytest
 
+from grader import paths
 from tests import results_schema
+from tests.sandbox_helpers import NEEDS_CAPABILITY, reachable_python
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +96,7 @@ def test_fixture_expectations_are_consistent():
             "leftover_markers",
             "root_only",
             "root_only_reason",
+            "sandbox_without",
         }, name
         assert exp["why"].strip(), name
         assert exp["failed"] == [c for c in CHECK_IDS if c in exp["failed"]], name
@@ -237,20 +242,21 @@ def _grade(name, source, expectation, workdir, config_path):
     cwd = base / "cwd"
     cwd.mkdir()
     results_path = results_dir / "results.json"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    without = expectation.get("sandbox_without", [])
+    env = dict(os.environ, PYTHONPATH=str(REPO), GMM1D_SANDBOX_WITHOUT=",".join(without))
+    command = [sys.executable, "-m", "grader"]
+    if "landlock" in without and os.geteuid() == 0 and NEEDS_CAPABILITY:
+        # The real CLI, whose worker runs on an interpreter any uid can reach: without
+        # Landlock, pyenv under a mode-700 /root cannot run confined.
+        python, why = reachable_python()
+        if python is None:
+            return {"skip": f"as root without Landlock this interpreter cannot run ({why})"}
+        command = [sys.executable, "-c", f"import runpy, sys; sys.executable = {python!r}; "
+                   "runpy.run_module('grader', run_name='__main__')"]  # fmt: skip
     started = time.monotonic()
     with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "grader",
-                str(source),
-                "--results",
-                str(results_path),
-                "--config",
-                str(config_path),
-            ],
+            [*command, str(source), "--results", str(results_path), "--config", str(config_path)],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -298,6 +304,9 @@ def gradings(request, tmp_path_factory):
         parser.write(f)
 
     is_root = os.geteuid() == 0
+    # A world-writable folder another tool left in /tmp, for hostile/world_writable_subdir.
+    shared_dir = Path(tempfile.mkdtemp(prefix="gmm1d-shared-", dir="/tmp"))
+    shared_dir.chmod(0o1777)
     names = _selected_names(request)
     shared = [n for n in names if not ALL[n][1].get("root_only")]
     alone = [n for n in names if ALL[n][1].get("root_only") and is_root]
@@ -315,6 +324,7 @@ def gradings(request, tmp_path_factory):
     yield futures
     pool.shutdown(wait=True)
     serial.shutdown(wait=True)
+    shutil.rmtree(shared_dir, ignore_errors=True)
 
 
 def _tests_by_check(results):
@@ -327,6 +337,8 @@ def test_submission(name, gradings):
     if exp.get("root_only") and os.geteuid() != 0:
         pytest.skip(f"needs root: {exp.get('root_only_reason', 'user separation')}")
     got = gradings[name].result()
+    if "skip" in got:
+        pytest.skip(got["skip"])
     context = f"{name}: {exp['why']}\n--- grader stderr (tail) ---\n{got['stderr_tail']}"
 
     assert got["returncode"] == 0, f"CLI exit status {got['returncode']}\n{context}"
@@ -361,3 +373,39 @@ def test_submission(name, gradings):
     leaks = [text for text in outputs if str(REPO) in text]
     assert not leaks, f"feedback shows the grader's path {REPO}: {leaks[0][:300]!r}"
     assert not got["leftovers"], f"processes left behind: {got['leftovers']}\n{context}"
+
+
+SHARED_PLACES = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+
+
+def _sandbox_uid_traces():
+    """Files (at any depth of the shared places) and SysV IPC objects of any sandbox uid."""
+    found = []
+    for place in SHARED_PLACES:
+        for top, dirs, files in os.walk(place):
+            for name in dirs + files:
+                path = os.path.join(top, name)
+                try:
+                    if os.lstat(path).st_uid >= paths.SANDBOX_UID_BASE:
+                        found.append(path)
+                except OSError:
+                    pass
+    for kind in ("shm", "sem", "msg"):
+        with open(f"/proc/sysvipc/{kind}") as handle:
+            header, *rows = [line.split() for line in handle]
+        for row in rows:
+            entry = dict(zip(header, row))
+            if max(int(entry["uid"]), int(entry["cuid"])) >= paths.SANDBOX_UID_BASE:
+                found.append(f"SysV {kind} {row[1]}")
+    return found
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="needs root: only then do workers run as sandbox uids"
+)
+def test_nothing_of_any_sandbox_uid_outlives_the_gradings(gradings):
+    """After every fixture above was graded (deep trees, SysV memory, litter in world-writable
+    subdirectories among them), no file and no IPC object of a sandbox uid is left."""
+    for future in gradings.values():
+        future.result()
+    assert _sandbox_uid_traces() == []

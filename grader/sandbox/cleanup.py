@@ -254,3 +254,17 @@ def kill_workers_of(grader_pid) -> int:
     if os.geteuid() != 0:
         return 0
     return sweep_uids(uid_range(grader_pid))
+
+
+def main(argv):
+    """``python -m grader.sandbox.cleanup GRADER_PID``: after a grader was killed (as root),
+    kill and remove everything its sandbox uids left; run_autograder calls it."""
+    if len(argv) != 1 or not argv[0].isdigit():
+        print("usage: python -m grader.sandbox.cleanup GRADER_PID", file=sys.stderr)
+        return 2
+    print(f"cleanup: {kill_workers_of(int(argv[0]))} process(es) of grader {argv[0]} killed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
