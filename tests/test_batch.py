@@ -437,3 +437,55 @@ def test_the_batch_command_refuses_without_landlock_on_a_normal_account(tmp_path
                           text=True, timeout=120)  # fmt: skip
     assert proc.returncode == 2 and "--allow-unconfined" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+HOSTILE = Path(__file__).parent / "submissions" / "hostile"
+
+
+def _hostile_class(root):
+    """An export: the reference, the stub, and issue 9's attacks, each with a named student."""
+    uploads = {
+        "2001": paths.SOLUTION_PATH,
+        "2002": paths.PROJECT_ROOT / "gmm1d.py",
+        "2003": HOSTILE / "deep_tree.py",
+        "2004": HOSTILE / "sysv_leftover.py",
+        "2005": HOSTILE / "world_writable_subdir.py",
+        "2006": HOSTILE / "read_gradebook.py",
+    }
+    lines = ["---"]
+    for sid, source in uploads.items():
+        (root / f"submission_{sid}").mkdir(parents=True)
+        (root / f"submission_{sid}" / "gmm1d.py").write_bytes(source.read_bytes())
+        lines += [f"submission_{sid}:", "  :submitters:", f"  - :name: Student Number{sid}",
+                  f"    :sid: 'SID{sid}'", f"    :email: student{sid}@example.edu"]  # fmt: skip
+    (root / "submission_metadata.yml").write_text("\n".join(lines) + "\n")
+    return uploads
+
+
+@pytest.mark.slow
+def test_a_hostile_class_is_graded_in_full_and_a_rerun_leaks_nothing_of_the_gradebook(
+    tmp_path, short_config
+):
+    """Every other grade is written whatever one submission does (a 3,000-level tree, SysV
+    memory, litter, reading the gradebook); the outputs are the instructor's alone; a rerun's
+    feedback holds nothing of the previous run's grades.csv."""
+    export = tmp_path / "export"
+    _hostile_class(export)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "grader", "batch", str(export), "--out", str(out),
+               "--jobs", "2", "--config", str(short_config)]  # fmt: skip
+    runs = [subprocess.run(command + extra, cwd=paths.PROJECT_ROOT, capture_output=True,
+                           text=True, timeout=600) for extra in ([], ["--redo"])]  # fmt: skip
+    for proc in runs:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    totals = {row["submission_id"]: row["total"] for row in _csv(out / "grades.csv")}
+    assert totals == {"2001": "100", "2002": "0", "2003": "0", "2004": "0", "2005": "0",
+                      "2006": "0"}  # fmt: skip
+    for path, mode in ((out, 0o700), (out / "results", 0o700), (out / "logs", 0o700),
+                       (out / "grades.csv", 0o600), (out / "report.html", 0o600)):  # fmt: skip
+        assert path.stat().st_mode & 0o777 == mode, path
+    rerun = json.loads((out / "results" / "2006.json").read_text())
+    feedback = json.dumps(rerun)
+    for secret in ("Student Number", "SID200", "@example.edu", "submission_id"):
+        assert secret not in feedback, secret
+    assert "no /proc: PermissionError" in feedback or "no grades.csv: PermissionError" in feedback
