@@ -62,13 +62,14 @@ batch: venv
 bench: venv
 	$(PY) -m bench
 
-# The Gradescope zips (standard library only, so no venv needed); rebuilt every time, and
+# The Gradescope autograder zip (standard library only, so no venv needed); rebuilt every time,
 # byte-identical when the sources are unchanged.
 autograder:
 	$(PYTHON) -m grader.package autograder --out dist/autograder.zip
 
-handout:
-	$(PYTHON) -m grader.package handout --out dist/handout.zip
+# The handout's grading table is written from the check registry, which needs the venv.
+handout: venv
+	$(PY) -m grader.package handout --out dist/handout.zip
 
 clean:
 	rm -rf $(VENV) dist results .pytest_cache

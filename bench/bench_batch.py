@@ -28,7 +28,7 @@ from pathlib import Path
 from bench.common import median_seconds
 from grader import paths
 from grader.batch import grade_command, run_batch
-from grader.class_report import grader_problem
+from grader.batch.records import grader_problem
 
 JOBS = 2
 REPEATS = int(os.environ.get("BENCH_BATCH_REPEATS", "3"))

@@ -1,8 +1,8 @@
 """One EM iteration of the reference solution vs scikit-learn, at n = 1,000,000 and k = 5.
 
 Goal: the reference's E-step + M-step at least 2x faster than scikit-learn's GaussianMixture
-doing the same textbook iteration (set up as in known-answers.md: full covariance, no
-regularisation, warm start), while staying in log space.
+doing the same textbook iteration (GaussianMixture with full covariance, reg_covar=0,
+tol=0, max_iter=1 and warm_start: one textbook EM iteration per fit), while staying in log space.
 
 scikit-learn is timed through ``_e_step``/``_m_step``, the two methods its ``fit`` loop calls
 once per iteration: ``fit`` itself would add input validation and a final extra E-step. Both

@@ -18,9 +18,28 @@ def main(argv=None):
         from grader import batch
 
         return batch.main(argv[1:])
+    if argv and argv[0] == "checks":
+        return list_checks(argv[1:])
     from grader import grade
 
     return grade.main(argv)
+
+
+def list_checks(argv):
+    import argparse
+
+    from grader import config
+    from grader.checks import table
+
+    parser = argparse.ArgumentParser(prog="python -m grader checks")
+    parser.add_argument("--config", default=None, help="default: grader/config.ini")
+    args = parser.parse_args(argv)
+    try:
+        print(table.text(config.load(args.config)))
+    except config.ConfigError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def mixture_density(X, params: Params) -> np.ndarray:
 # ---------------------------------------------------------------- fixed, published data
 
 WORKED_EXAMPLE = EstepCase(
-    "the worked example (known-answers.md)",
+    'the worked example of the handout (6.86x "An Example Update")',
     column([0.2, -0.9, -1.0, 1.2, 1.8]),
     Params.of([0.5, 0.5], [-3.0, 2.0], [4.0, 4.0]),
 )

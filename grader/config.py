@@ -1,4 +1,10 @@
-"""Load and validate ``grader/config.ini``: check weights, visibility and time limits.
+"""Load and validate ``grader/config.ini``: the course's choices over the lab's defaults.
+
+Every key is optional and overrides a default declared once, in code: ``[limits]`` the
+fields of :class:`grader.sandbox.limits.Limits`, ``[results]`` the Gradescope-wide
+visibilities, and one ``[<check id>]`` section per check to change its ``points`` or
+``visibility`` from what the check registry declares (grader/checks/registry.py). Unknown
+sections and keys are errors, so a typo never passes silently.
 
 The file is parsed with the stdlib's configparser (no extra dependency, comments allowed).
 Every problem is reported at once, each naming its section and key, so an instructor can fix
@@ -11,25 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import paths
-from grader.sandbox import limits
+from grader.checks import REGISTRY
+from grader.checks.registry import VISIBILITIES
+from grader.sandbox import limits as limits_module
 from grader.sandbox.limits import Limits
 
-VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-
-# Check ids in the order they run and are numbered. Each needs a section in the config.
-CHECK_IDS = (
-    "loads",
-    "estep_shape",
-    "estep_pmf",
-    "estep_example",
-    "estep_values",
-    "estep_pure",
-    "mstep_priors",
-    "mstep_means",
-    "mstep_variances",
-    "mstep_inputs",
-    "em_monotone",
-)
+RESULTS_DEFAULTS = {"visibility": "visible", "stdout_visibility": "hidden"}
 
 
 class ConfigError(Exception):
@@ -46,7 +39,7 @@ class CheckSettings:
 class Config:
     path: Path
     limits: Limits
-    checks: dict  # check id -> CheckSettings, in CHECK_IDS order
+    checks: dict  # check id -> CheckSettings, in grading order
     visibility: str
     stdout_visibility: str
 
@@ -88,28 +81,22 @@ def load(path=None) -> Config:
         raise ConfigError(f"grading config {path} is not valid INI: {exc}") from None
 
     problems = []
-    known_sections = {"limits", "results", *CHECK_IDS}
+    known = {"limits", "results", *REGISTRY}
     for section in parser.sections():
-        if section not in known_sections:
+        if section not in known:
             problems.append(
-                f"[{section}] is not a known section (checks are: {', '.join(CHECK_IDS)})"
+                f"[{section}] is not a known section (the checks are: {', '.join(REGISTRY)})"
             )
 
     def section_items(name, allowed):
-        if not parser.has_section(name):
-            problems.append(f"[{name}] is missing")
-            return {}
-        items = dict(parser.items(name))
+        items = dict(parser.items(name)) if parser.has_section(name) else {}
         for key in items:
             if key not in allowed:
                 problems.append(f"[{name}] {key}: unknown key (allowed: {', '.join(allowed)})")
-        for key in allowed:
-            if key not in items:
-                problems.append(f"[{name}] {key} is missing")
         return items
 
-    settings = limits.configurable()
-    limit_items = section_items("limits", tuple(f.metadata["key"] for f in settings))
+    settings = limits_module.configurable()
+    limit_items = section_items("limits", [f.metadata["key"] for f in settings])
     limit_values = {}
     for setting in settings:
         key = setting.metadata["key"]
@@ -118,26 +105,20 @@ def load(path=None) -> Config:
             value = _number(limit_items[key], kind, minimum, f"[limits] {key}", problems)
             limit_values[setting.name] = value
 
-    result_items = section_items("results", ("visibility", "stdout_visibility"))
+    result_items = section_items("results", list(RESULTS_DEFAULTS))
     top_vis = {
-        key: _visibility(result_items[key], f"[results] {key}", problems)
-        for key in ("visibility", "stdout_visibility")
-        if key in result_items
+        key: _visibility(result_items.get(key, default), f"[results] {key}", problems)
+        for key, default in RESULTS_DEFAULTS.items()
     }
 
     checks = {}
-    for check_id in CHECK_IDS:
-        items = section_items(check_id, ("points", "visibility"))
-        points = (
-            _number(items["points"], float, 0.0, f"[{check_id}] points", problems)
-            if "points" in items
-            else None
-        )
-        vis = (
-            _visibility(items["visibility"], f"[{check_id}] visibility", problems)
-            if "visibility" in items
-            else None
-        )
+    for check_id, spec in REGISTRY.items():
+        items = section_items(check_id, ["points", "visibility"])
+        points = spec.points
+        if "points" in items:
+            points = _number(items["points"], float, 0.0, f"[{check_id}] points", problems)
+        vis = _visibility(items.get("visibility", spec.visibility), f"[{check_id}] visibility",
+                          problems)  # fmt: skip
         checks[check_id] = CheckSettings(points, vis)
 
     if not problems and sum(c.points for c in checks.values()) <= 0:
@@ -148,7 +129,7 @@ def load(path=None) -> Config:
         )
     return Config(
         path=path,
-        limits=limits.Limits(**limit_values),
+        limits=Limits(**limit_values),
         checks=checks,
         visibility=top_vis["visibility"],
         stdout_visibility=top_vis["stdout_visibility"],

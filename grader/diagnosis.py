@@ -13,27 +13,100 @@ import numpy as np
 
 from grader.cases import component_densities
 
-# key -> what the student is told
-MISTAKES = {
-    "transposed": "your E-step returns the transpose, shape (k, n); rows must be points, columns clusters",
-    "not_ndarray": "return a numpy ndarray (np.array(...)), not a list or tuple",
-    "priors_ignored": "your posteriors match what you get when the priors are left out: multiply each density by its prior",
-    "wrong_axis": "you normalised over the points (each column sums to 1); normalise each row over the clusters",
-    "not_normalised": "you return prior x density without dividing by the row sum p(x_i)",
-    "std_as_variance": "a variance is used where a standard deviation belongs (or the reverse): "
-    "e.g. norm.pdf(x, mu, var) takes the standard deviation sqrt(var), and variances must not be square-rooted",
-    "two_clusters_hardcoded": "your code handles exactly two clusters; it must work for any k = num_gaussians",
-    "mutates_X": "estep changed X in place: work on a copy (e.g. X - mu makes a new array; X -= mu does not)",
-    "mutates_params": "estep changed the model's priors/mus/variances: only mstep may update them",
-    "variance_old_mean": "your variances are spread about the OLD means: compute the new means first and use them",
-    "divide_by_n": "you divide by n, the number of points, where the soft count N_j = sum_i gamma_ij belongs",
-    "unbiased_variance": "you divide the variance by N_j - 1: the maximum-likelihood variance divides by N_j",
-    "priors_not_normalised": "your priors are the column SUMS of gammas: divide by n (the column mean)",
-    "ignores_given_gammas": "your M-step recomputes its own responsibilities: use the gammas argument it is given",
-    "mutates_inputs": "mstep changed X or gammas in place: work on copies",
-    "loglik_decreased": "the log-likelihood fell during EM, which correct EM in float64 never does "
-    "(if you compute in float32, rounding alone can make it dip near convergence)",
-}
+# Every mistake the grader can name is declared here, once: its key (in results.json's
+# extra_data.mistakes, counted by the class report) and what the student is told.
+MISTAKES = {}
+
+
+def _mistake(key, advice):
+    MISTAKES[key] = advice
+    return key
+
+
+TRANSPOSED = _mistake(
+    "transposed",
+    "your E-step returns the transpose, shape (k, n); rows must be points, columns clusters",
+)
+NOT_NDARRAY = _mistake("not_ndarray", "return a numpy ndarray (np.array(...)), not a list or tuple")
+PRIORS_IGNORED = _mistake(
+    "priors_ignored",
+    "your posteriors match what you get when the priors are left out: "
+    "multiply each density by its prior",
+)
+WRONG_AXIS = _mistake(
+    "wrong_axis",
+    "you normalised over the points (each column sums to 1); normalise each row over the clusters",
+)
+NOT_NORMALISED = _mistake(
+    "not_normalised", "you return prior x density without dividing by the row sum p(x_i)"
+)
+STD_AS_VARIANCE = _mistake(
+    "std_as_variance",
+    "a variance is used where a standard deviation belongs (or the reverse): e.g. "
+    "norm.pdf(x, mu, var) takes the standard deviation sqrt(var), and variances must not be "
+    "square-rooted",
+)
+TWO_CLUSTERS = _mistake(
+    "two_clusters_hardcoded",
+    "your code handles exactly two clusters; it must work for any k = num_gaussians",
+)
+MUTATES_X = _mistake(
+    "mutates_X",
+    "estep changed X in place: work on a copy (e.g. X - mu makes a new array; X -= mu does not)",
+)
+MUTATES_PARAMS = _mistake(
+    "mutates_params", "estep changed the model's priors/mus/variances: only mstep may update them"
+)
+VARIANCE_OLD_MEAN = _mistake(
+    "variance_old_mean",
+    "your variances are spread about the OLD means: compute the new means first and use them",
+)
+DIVIDE_BY_N = _mistake(
+    "divide_by_n",
+    "you divide by n, the number of points, where the soft count N_j = sum_i gamma_ij belongs",
+)
+UNBIASED_VARIANCE = _mistake(
+    "unbiased_variance",
+    "you divide the variance by N_j - 1: the maximum-likelihood variance divides by N_j",
+)
+PRIORS_NOT_NORMALISED = _mistake(
+    "priors_not_normalised",
+    "your priors are the column SUMS of gammas: divide by n (the column mean)",
+)
+IGNORES_GIVEN_GAMMAS = _mistake(
+    "ignores_given_gammas",
+    "your M-step recomputes its own responsibilities: use the gammas argument it is given",
+)
+MUTATES_INPUTS = _mistake("mutates_inputs", "mstep changed X or gammas in place: work on copies")
+LOGLIK_DECREASED = _mistake(
+    "loglik_decreased",
+    "the log-likelihood fell during EM, which correct EM in float64 never does (if you compute "
+    "in float32, rounding alone can make it dip near convergence)",
+)
+
+
+def shape_mistakes(shape, n, k) -> list:
+    """What a wrong E-step result shape says: transposed, or built for two clusters."""
+    found = []
+    if tuple(shape) == (k, n) and k != n:
+        found.append(TRANSPOSED)
+    if k != 2 and len(shape) == 2 and shape[1] == 2:
+        found.append(TWO_CLUSTERS)
+    return found
+
+
+def size_mistakes(size, k) -> list:
+    """What a parameter holding ``size`` numbers where ``k`` belong says."""
+    return [TWO_CLUSTERS] if size == 2 and k != 2 else []
+
+
+def k_pattern_mistakes(failed_k, all_k) -> list:
+    """Failing exactly the cases with k != 2 means the code was written for two clusters."""
+    failed_k, all_k = set(failed_k), set(all_k)
+    if 2 in all_k and 2 not in failed_k and failed_k == all_k - {2}:
+        return [TWO_CLUSTERS]
+    return []
+
 
 _MATCH_ATOL = 1e-5
 _MATCH_RTOL = 1e-4
@@ -62,14 +135,14 @@ def estep_mutants(X, priors, mus, variances) -> dict:
     joint = priors * component_densities(X, mus, variances)
     with np.errstate(all="ignore"):
         out = {
-            "priors_ignored": _posterior(component_densities(X, mus, variances)),
-            "not_normalised": joint,
-            "wrong_axis": joint / joint.sum(axis=0, keepdims=True),
-            "transposed": _posterior(joint).T,
-            "std_as_variance": _posterior(priors * component_densities(X, mus, variances**2)),
+            PRIORS_IGNORED: _posterior(component_densities(X, mus, variances)),
+            NOT_NORMALISED: joint,
+            WRONG_AXIS: joint / joint.sum(axis=0, keepdims=True),
+            TRANSPOSED: _posterior(joint).T,
+            STD_AS_VARIANCE: _posterior(priors * component_densities(X, mus, variances**2)),
         }
     if priors.size > 2:
-        out["two_clusters_hardcoded"] = _posterior(joint[:, :2])
+        out[TWO_CLUSTERS] = _posterior(joint[:, :2])
     return out
 
 
@@ -85,13 +158,13 @@ def diagnose_estep(got, X, priors, mus, variances, exclude=()) -> list:
     k = priors.size
     got = np.asarray(got)
     if (
-        "two_clusters_hardcoded" not in found
+        TWO_CLUSTERS not in found
         and k != 2
         and got.ndim == 2
         and 2 in got.shape
         and k not in got.shape
     ):
-        found.append("two_clusters_hardcoded")
+        found.append(TWO_CLUSTERS)
     return found
 
 
@@ -121,17 +194,17 @@ def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
     mus_div_n = (gammas * x).sum(axis=0) / n
     with np.errstate(all="ignore"):
         out = {
-            "priors": {"priors_not_normalised": [n_k]},
-            "mus": {"divide_by_n": [mus_div_n]},
+            "priors": {PRIORS_NOT_NORMALISED: [n_k]},
+            "mus": {DIVIDE_BY_N: [mus_div_n]},
             "variances": {
-                "variance_old_mean": [(gammas * (x - before[1]) ** 2).sum(axis=0) / n_k],
-                "unbiased_variance": [weighted_sq / (n_k - 1)],
-                "std_as_variance": [np.sqrt(variances)],
-                "divide_by_n": [weighted_sq / n, (gammas * (x - mus_div_n) ** 2).sum(axis=0) / n],
+                VARIANCE_OLD_MEAN: [(gammas * (x - before[1]) ** 2).sum(axis=0) / n_k],
+                UNBIASED_VARIANCE: [weighted_sq / (n_k - 1)],
+                STD_AS_VARIANCE: [np.sqrt(variances)],
+                DIVIDE_BY_N: [weighted_sq / n, (gammas * (x - mus_div_n) ** 2).sum(axis=0) / n],
             },
         }
     for name, value in zip(("priors", "mus", "variances"), mle(x, recomputed_gammas)):
-        out[name]["ignores_given_gammas"] = [value]
+        out[name][IGNORES_GIVEN_GAMMAS] = [value]
     if n_k.size > 2:
         # Hint-style code written for two clusters updates components 0 and 1 correctly
         # (each component's update reads only its own column) and leaves the rest as they were.
@@ -140,7 +213,7 @@ def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
         ):
             partial = np.array(old, dtype=float)
             partial[:2] = correct[:2]
-            out[name]["two_clusters_hardcoded"] = [partial]
+            out[name][TWO_CLUSTERS] = [partial]
     return out
 
 

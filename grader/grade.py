@@ -4,14 +4,17 @@
 run_autograder, the batch regrader). Student code runs only inside ``grader.sandbox``'s
 worker process; this process holds the trusted reference and judges validated data.
 
-The checks run as a unittest suite through gradescope-utils' ``JSONTestRunner`` (weights,
-numbers and visibility come from grader/config.ini via its decorators); its JSON is repaired
-by ``grader.report.repair`` before we write it ourselves, atomically.
+Results are built the way gradescope-utils is meant to be used: each registered check is a
+unittest test decorated with its weight, number and visibility (the registry's defaults, or
+grader/config.ini's), run by its ``JSONTestRunner``, whose ``post_processor`` completes the
+JSON with what the runner cannot express (grader/report.py) before we write it ourselves,
+atomically. gradescope-utils stays because it is Gradescope's own reference for the format.
 """
 
 import argparse
 import functools
 import io
+import json
 import sys
 import time
 import traceback
@@ -23,7 +26,6 @@ from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
 from grader import checks, lockdown, report
 from grader import config as config_module
-from grader.config import CHECK_IDS
 
 MISSING_MESSAGE = (
     "No gmm1d.py was found in your upload, so nothing could be graded. "
@@ -40,82 +42,73 @@ OUR_SIDE_MESSAGE = (
 )
 
 
+def _outcome(run_check, check_id):
+    try:
+        return run_check(check_id)
+    except Exception:  # a bug in a check must not cost the student silently
+        print(f"grader: internal error in check {check_id}:", file=sys.__stderr__)
+        traceback.print_exc(file=sys.__stderr__)
+        return checks.Outcome(
+            False,
+            "The grader hit an internal error in this check (not your code's fault); "
+            "your instructor can see the details.",
+            internal_error=True,
+        )
+
+
 def _suite(cfg, run_check, outcomes):
-    """One gradescope-utils test per check, in order, decorated from the config."""
+    """One gradescope-utils test per registered check, in grading order, decorated with its
+    settings; a passing test prints its feedback, a failing one fails with it."""
 
     class LabChecks(unittest.TestCase):
         pass
 
     names = []
-    for num, check_id in enumerate(CHECK_IDS, 1):
+    for num, check_id in enumerate(checks.ids(), 1):
 
         def method(self, check_id=check_id):
-            try:
-                outcome = run_check(check_id)
-            except Exception:  # a bug in a check must not cost the student silently
-                print(f"grader: internal error in check {check_id}:", file=sys.__stderr__)
-                traceback.print_exc(file=sys.__stderr__)
-                outcome = checks.Outcome(
-                    False,
-                    "The grader hit an internal error in this check (not your code's fault); "
-                    "your instructor can see the details.",
-                    internal_error=True,
-                )
-            outcomes[check_id] = outcome
+            outcome = outcomes[check_id] = _outcome(run_check, check_id)
             if not outcome.passed:
-                self.fail(outcome.feedback)
+                self.fail(report.test_text(outcome))
+            print(report.test_text(outcome))  # the runner keeps what a passing test printed
 
         settings = cfg.checks[check_id]
-        method.__doc__ = checks.TITLES[check_id]
+        method.__doc__ = checks.REGISTRY[check_id].title
         method = weight(settings.points)(number(num)(visibility(settings.visibility)(method)))
-        name = f"test_{num:02d}_{check_id}"
-        setattr(LabChecks, name, method)
-        names.append(name)
+        names.append(f"test_{num:02d}_{check_id}")
+        setattr(LabChecks, names[-1], method)
     return unittest.TestSuite(LabChecks(name) for name in names)
 
 
-def _results(cfg, outcomes, *, note, started, extra, into=None):
-    """The results dict for ``outcomes`` (a check with no outcome: not run), repaired in
-    place into ``into`` (gradescope-utils' own dict) or a new one."""
-    tests = [
-        report.build_test(
-            num,
-            check_id,
-            checks.TITLES[check_id],
-            cfg.checks[check_id],
-            outcomes.get(check_id) or checks.Outcome(False, UNFINISHED_MESSAGE),
-        )
-        for num, check_id in enumerate(CHECK_IDS, 1)
-    ]
-    score = sum(t["score"] for t in tests)
-    summary = (
-        f"Score: {score:g}/{cfg.max_score:g}. "
-        "Each check below says what was expected and what came back."
-    )
-    return report.repair(
-        {} if into is None else into,
-        tests,
-        output=(note.strip() + "\n\n" if note.strip() else "") + summary,
-        execution_time=time.monotonic() - started,
-        visibility=cfg.visibility,
-        stdout_visibility=cfg.stdout_visibility,
-        extra=extra,
-    )
-
-
 def _run(cfg, run_check, *, note, started, extra):
-    """Run the suite with gradescope-utils' runner and return the repaired results dict."""
+    """Run the suite with gradescope-utils' runner; returns its results, completed."""
     outcomes = {}
-    captured = {}
 
     def post_process(json_data):
-        captured["data"] = _results(
-            cfg, outcomes, note=note, started=started, extra=extra, into=json_data
+        score = sum(float(test.get("score", 0)) for test in json_data.get("tests", []))
+        summary = (
+            f"Score: {score:g}/{cfg.max_score:g}. "
+            "Each check below says what was expected and what came back."
+        )
+        report.complete(
+            json_data,
+            [(check_id, outcomes.get(check_id)) for check_id in checks.ids()],
+            output=(note.strip() + "\n\n" if note.strip() else "") + summary,
+            execution_time=time.monotonic() - started,
+            visibility=cfg.visibility,
+            stdout_visibility=cfg.stdout_visibility,
+            extra=extra,
         )
 
-    runner = JSONTestRunner(stream=io.StringIO(), post_processor=post_process, failure_prefix="")
-    runner.run(_suite(cfg, run_check, outcomes))
-    return captured["data"]
+    data_stream = io.StringIO()
+    JSONTestRunner(stream=data_stream, post_processor=post_process, failure_prefix="").run(
+        _suite(cfg, run_check, outcomes)
+    )
+    return json.loads(data_stream.getvalue())
+
+
+def _not_run(_check_id):
+    return checks.Outcome(False, UNFINISHED_MESSAGE)
 
 
 def grade_submission(submission, results_path=None, *, note="", limits=None, config=None):
@@ -130,9 +123,8 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
-        report.write_atomic(
-            results_path, _results(cfg, {}, note=note, started=started, extra={"complete": False})
-        )
+        placeholder = _run(cfg, _not_run, note=note, started=started, extra={"complete": False})
+        report.write_atomic(results_path, placeholder)
 
     submission = Path(submission) if submission is not None else None
     extra = {"submission": submission.name if submission else None, "complete": True}

@@ -86,9 +86,10 @@ def check_stub(source: str) -> None:
             )
 
 
-def write_zip(root, names, out):
-    """Write ``names`` (relative to ``root``) to ``out`` reproducibly; returns ``out``."""
-    root, out = Path(root), Path(out)
+def write_zip(root, names, out, contents=None):
+    """Write ``names`` (relative to ``root``) to ``out`` reproducibly; returns ``out``.
+    ``contents`` gives the bytes of some names instead of their files."""
+    root, out, contents = Path(root), Path(out), contents or {}
     missing = [name for name in names if not (root / name).is_file()]
     if missing:
         raise PackageError(f"missing from {root}: {', '.join(missing)}")
@@ -101,7 +102,7 @@ def write_zip(root, names, out):
             info.create_system = 3  # Unix, so unzip (and Gradescope) honour the modes below
             mode = 0o755 if name in EXECUTABLE else 0o644
             info.external_attr = (0o100000 | mode) << 16  # regular file + permission bits
-            archive.writestr(info, (root / name).read_bytes())
+            archive.writestr(info, contents.get(name) or (root / name).read_bytes())
     tmp.replace(out)
     return out
 
@@ -111,13 +112,38 @@ def build_autograder(root=PROJECT_ROOT, out=DEFAULT_OUT["autograder"]):
     return write_zip(root, autograder_entries(root), out)
 
 
+GRADING_TABLE_MARKER = "<!-- grading table: filled in by `make handout`"
+
+
+def handout_text(root=PROJECT_ROOT) -> str:
+    """HANDOUT.md as students get it: the grading table and the limits written in from the
+    check registry and ``grader/config.ini`` (so the handout shows what the grader does).
+    A ``{key}`` of a ``[limits]`` setting (``{call_timeout_seconds}``) becomes its value."""
+    from grader import config
+    from grader.checks import table
+    from grader.sandbox.limits import configurable
+
+    cfg = config.load(Path(root) / "grader" / "config.ini")
+    text = (Path(root) / "HANDOUT.md").read_text(encoding="utf-8")
+    for setting in configurable():
+        text = text.replace(
+            "{" + setting.metadata["key"] + "}", f"{getattr(cfg.limits, setting.name):g}"
+        )
+    lines = text.splitlines(keepends=True)
+    marked = [i for i, line in enumerate(lines) if line.startswith(GRADING_TABLE_MARKER)]
+    if len(marked) != 1:
+        raise PackageError("HANDOUT.md must have exactly one grading-table marker line")
+    lines[marked[0]] = table.markdown(cfg) + "\n"
+    return "".join(lines)
+
+
 def build_handout(root=PROJECT_ROOT, out=DEFAULT_OUT["handout"]):
     """Build the student handout zip from ``root`` (refusing a finished stub); returns its path."""
     root = Path(root)
     stub = root / "gmm1d.py"
     if stub.is_file():
         check_stub(stub.read_text(encoding="utf-8"))
-    return write_zip(root, HANDOUT_FILES, out)
+    return write_zip(root, HANDOUT_FILES, out, {"HANDOUT.md": handout_text(root).encode("utf-8")})
 
 
 BUILDERS = {"autograder": build_autograder, "handout": build_handout}

@@ -1,19 +1,22 @@
-"""results.json: repair what gradescope-utils writes, validate it, write it atomically,
-and render the table the command line prints.
+"""results.json: complete what gradescope-utils' runner writes, validate it, write it
+atomically, and render the table the command line prints.
 
-gradescope-utils 0.5.0's JSONTestRunner has known flaws (../shared/reference/gradescope.md):
-``execution_time`` as a string, scores not clamped to ``max_score``, NaN written literally,
-tests dropped in some failure modes. ``repair`` is its ``post_processor``: it rebuilds every
-test from our own list of checks, so the file always holds each check exactly once, with
-finite numbers, bounded UTF-8 text and ``score`` equal to the sum of the tests.
+The runner builds one test per check from the decorators (name, number, weight, score,
+status, visibility) and what the test printed or failed with. :func:`complete` is its
+``post_processor``: it adds what the runner has no field for (each check's id, diagnosed
+mistakes and grading errors in ``extra_data``; the top-level output, visibilities and
+extra_data), and mends the runner's known flaws in gradescope-utils 0.5.0: it writes
+``execution_time`` as a string, never clamps a score to its weight, and writes NaN
+literally. It also bounds every text to what Gradescope keeps (it cuts each field at about
+100,000 characters; we keep far less).
 """
 
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
 
+from grader.strictjson import finite
 from grader.text import block
 
 TEST_OUTPUT_CHARS = 10_000  # per test; Gradescope cuts at ~100,000
@@ -21,56 +24,44 @@ TOP_OUTPUT_CHARS = 4_000
 MAX_FILE_BYTES = 1_000_000
 
 
-def _finite(value, default=0.0) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return default
-    return value if math.isfinite(value) else default
-
-
-def build_test(number, check_id, title, settings, outcome) -> dict:
-    """One Gradescope test entry for a check."""
-    points = _finite(settings.points)
-    score = points if outcome.passed else 0.0
+def test_text(outcome) -> str:
+    """What a check's test says: its feedback, then what the student's code printed."""
     text = outcome.feedback
     if outcome.output:
         text += "\n\nYour code printed:\n" + outcome.output
-    return {
-        "name": title,
-        "number": str(number),
-        "score": score,
-        "max_score": points,
-        "status": "passed" if outcome.passed else "failed",
-        "output": block(text, TEST_OUTPUT_CHARS),
-        "visibility": settings.visibility,
-        "extra_data": {
+    return block(text, TEST_OUTPUT_CHARS)
+
+
+def complete(json_data, outcomes, *, output, execution_time, visibility, stdout_visibility,
+             extra=None):  # fmt: skip
+    """Post-processor for gradescope-utils (see the module docstring), in place.
+
+    ``outcomes``: (check id, Outcome or None) in grading order, one per test the runner ran.
+    """
+    tests = json_data.get("tests", [])
+    if [t.get("number") for t in tests] != [str(n) for n in range(1, len(outcomes) + 1)]:
+        # Our tests never error outside their own try/except, so this is a bug of ours.
+        raise RuntimeError(f"the test runner reported {len(tests)} tests, not {len(outcomes)}")
+    for test, (check_id, outcome) in zip(tests, outcomes):
+        test["max_score"] = max(0.0, finite(test.get("max_score")) or 0.0)
+        test["score"] = min(max(0.0, finite(test.get("score")) or 0.0), test["max_score"])
+        test["output"] = block(test.get("output", "").rstrip("\n"), TEST_OUTPUT_CHARS)
+        test["extra_data"] = {
             "check": check_id,
-            "mistakes": list(outcome.mistakes),
-            **({"grader_error": True} if outcome.internal_error else {}),
-        },
-    }
-
-
-def repair(json_data, tests, *, output, execution_time, visibility, stdout_visibility, extra=None):
-    """Post-processor for gradescope-utils: replace its tests with ``tests`` (already built
-    from our outcomes, one per check in order) and fix the top-level fields in place."""
-    json_data["tests"] = tests
-    json_data.pop("leaderboard", None)
-    for test in tests:
-        test["max_score"] = max(0.0, _finite(test.get("max_score")))
-        test["score"] = min(max(0.0, _finite(test.get("score"))), test["max_score"])
+            "mistakes": list(outcome.mistakes) if outcome else [],
+            **({"grader_error": True} if outcome and outcome.internal_error else {}),
+        }
     json_data["score"] = float(sum(t["score"] for t in tests))
-    json_data["execution_time"] = round(max(0.0, _finite(execution_time)), 3)
+    json_data["execution_time"] = round(max(0.0, finite(execution_time) or 0.0), 3)
     json_data["output"] = block(output, TOP_OUTPUT_CHARS)
     json_data["visibility"] = visibility
     json_data["stdout_visibility"] = stdout_visibility
+    json_data.pop("leaderboard", None)  # no leaderboard in this lab
     # extra_data holds the submission's file name, which may be any bytes (not UTF-8).
     json_data["extra_data"] = {
         key: block(value, 300) if isinstance(value, str) else value
         for key, value in (extra or {}).items()
     }
-    return json_data
 
 
 def problems(data) -> list:

@@ -1,8 +1,10 @@
 """An independent validator for Gradescope ``results.json`` files.
 
-Written from Gradescope's published format (../shared/reference/gradescope.md) and this
-project's own, stricter caps; it deliberately imports nothing from ``grader/`` so a bug in
-the grader's report writer cannot hide itself here.
+Written from Gradescope's published results format (its autograder documentation:
+top-level score, execution_time, output, visibility, tests with score, max_score, status,
+name, number, output, visibility, extra_data) and this project's own, stricter caps; it
+deliberately imports nothing from ``grader/`` so a bug in the grader's report writer cannot
+hide itself here.
 
 ``problems(raw_bytes)`` returns a list of human-readable problems; an empty list means the
 file is one Gradescope would accept and display as intended.

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from grader import checks
-from grader.config import CHECK_IDS
 from tests.fake_sandbox import FakeSandbox
 
 REF = checks.load_reference()
@@ -17,7 +16,7 @@ class Ref(REF.GMM1D):
 
 def outcomes_for(cls):
     ctx = checks.Context(FakeSandbox(cls), REF)
-    return {check_id: checks.run(check_id, ctx) for check_id in CHECK_IDS}
+    return {check_id: checks.run(check_id, ctx) for check_id in checks.ids()}
 
 
 def failed(outcomes):
@@ -250,7 +249,7 @@ class FallsOnBigData(Ref):
             {"mstep_inputs": "ignores_given_gammas", "mstep_means": "ignores_given_gammas"},
         ),
         # loads is a gate: a model that cannot be built with k clusters is not graded further
-        (AlwaysTwo, set(CHECK_IDS), {}),
+        (AlwaysTwo, set(checks.ids()), {}),
         (
             HardcodedTwo,  # mstep_inputs: no M-step value check passes, so it is not awarded
             {
@@ -342,3 +341,16 @@ class Threaded(Ref):
 def test_a_refused_thread_is_explained():
     feedback = outcomes_for(Threaded)["estep_example"].feedback
     assert "no threads or subprocesses" in feedback
+
+
+def test_every_mistake_is_named_in_diagnosis_only():
+    """The checks say which mistake they saw through grader/diagnosis.py's names, never by
+    spelling a key themselves: one place declares each mistake and what the student is told."""
+    import pathlib
+
+    from grader import diagnosis
+
+    for path in pathlib.Path(checks.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for key in diagnosis.MISTAKES:
+            assert f'"{key}"' not in text and f"'{key}'" not in text, (path.name, key)

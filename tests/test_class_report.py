@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from grader.batch import run_batch
-from grader.class_report import (
+from grader.batch.page import render_report
+from grader.batch.records import (
     CheckResult,
     Record,
     class_stats,
     format_number,
     grader_problem,
     histogram,
-    render_report,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import export
-from grader.export import ExportError, Submitter, load_export, parse_metadata, safe_extract, safe_id
+from grader.batch import export
+from grader.batch.export import ExportError, load_export, safe_extract, safe_id
+from grader.batch.metadata import Submitter, parse_metadata
 
 FIXTURE = Path(__file__).parent / "batch_export"
 

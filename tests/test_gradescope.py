@@ -340,11 +340,12 @@ def test_handout_has_exactly_the_three_student_files(tmp_path):
     root = make_project(tmp_path / "proj")
     write(root / "gmm1d.py", STUB)
     write(root / "two_gaussian_1dgm.py", "# hint\n")
-    write(root / "HANDOUT.md", "# Lab 3\n")
+    write(root / "HANDOUT.md", f"# Lab 3\n{package.GRADING_TABLE_MARKER} -->\n")
     out = package.build_handout(root, tmp_path / "handout.zip")
     with zipfile.ZipFile(out) as archive:
         assert archive.namelist() == ["HANDOUT.md", "gmm1d.py", "two_gaussian_1dgm.py"]
         assert archive.read("gmm1d.py") == STUB.encode()
+        assert "| 1 | Submission loads" in archive.read("HANDOUT.md").decode()
 
 
 def test_handout_refuses_a_finished_stub(tmp_path):

@@ -1,6 +1,7 @@
 """The two-cluster hint (two_gaussian_1dgm.py): correct, runnable, and honest about its check.
 
-Expected numbers are the published 6.86x answers in ../shared/reference/known-answers.md.
+Expected numbers are the published MITx 6.86x answers ("An Example Update", the exercise
+"EM Algorithm"), typed in below.
 The hint adds EPSILON = 1e-12 to its denominators, which moves these values by ~1e-11.
 """
 

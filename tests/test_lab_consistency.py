@@ -11,7 +11,7 @@ import ast
 import re
 from pathlib import Path
 
-from grader import config, paths
+from grader import checks, config, package, paths
 
 STUB_PATH = paths.PROJECT_ROOT / paths.SUBMISSION_FILENAME
 HANDOUT_PATH = paths.PROJECT_ROOT / "HANDOUT.md"
@@ -128,28 +128,32 @@ def test_estep_and_mstep_keep_the_stubs_signatures_and_docstrings():
     assert [m.name for m in _student_bodies(stub)] == list(STUDENT_METHODS)
 
 
-def _grading_table():
-    """(number, title, points) rows of HANDOUT.md's grading table, in order."""
-    rows = re.findall(r"^\| (\d+) \| ([^|]+?) \| (\d+) \|", HANDOUT_PATH.read_text(), flags=re.M)
-    return [(int(n), title, int(points)) for n, title, points in rows]
-
-
-def test_handout_grading_table_matches_the_grader_config():
-    cfg = config.load()
-    rows = _grading_table()
-    assert [n for n, _, _ in rows] == list(range(1, len(cfg.checks) + 1))
-    assert [points for _, _, points in rows] == [c.points for c in cfg.checks.values()]
-    total = re.search(
-        r"^\| \| \*\*total\*\* \| \*\*(\d+)\*\* \|", HANDOUT_PATH.read_text(), flags=re.M
-    )
-    assert total and int(total.group(1)) == cfg.max_score
-
-
-def test_handout_limits_match_the_grader_config():
-    cfg, text = config.load(), HANDOUT_PATH.read_text()
+def test_the_handout_students_get_has_the_graders_table_and_limits(tmp_path):
+    """HANDOUT.md holds a marker and placeholders; the handout zip has the registry's checks
+    with the config's points, and the config's limits (so they can never disagree)."""
+    source = HANDOUT_PATH.read_text()
+    assert source.count(package.GRADING_TABLE_MARKER) == 1
+    cfg = config.load(_config_with(tmp_path, "[estep_values]\npoints = 20\n"))
+    text = package.handout_text(tmp_path / "project")
+    rows = re.findall(r"^\| (\d+) \| ([^|]+?) \| (\d+) \|", text, flags=re.M)
+    assert [int(n) for n, _, _ in rows] == list(range(1, len(checks.ids()) + 1))
+    assert [title for _, title, _ in rows] == [c.title for c in checks.REGISTRY.values()]
+    assert [float(points) for _, _, points in rows] == [c.points for c in cfg.checks.values()]
+    assert f"| | **total** | **{cfg.max_score:g}** | |" in text and "**105**" in text
     assert f"about {cfg.limits.call_timeout:g} s" in text
     assert f"about {cfg.limits.total_budget:g} s" in text
     assert f"first {cfg.limits.output_kb} KB of each call" in text
+    assert "{" not in re.sub(r"`[^`]*`", "", text)  # no placeholder left
+
+
+def _config_with(tmp_path, extra):
+    """A copy of the project's HANDOUT.md and config.ini, the config with ``extra``."""
+    project = tmp_path / "project"
+    (project / "grader").mkdir(parents=True)
+    (project / "HANDOUT.md").write_text(HANDOUT_PATH.read_text())
+    path = project / "grader" / "config.ini"
+    path.write_text((paths.PROJECT_ROOT / "grader" / "config.ini").read_text() + "\n" + extra)
+    return path
 
 
 def test_handout_says_to_submit_only_the_stub_file():

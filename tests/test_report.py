@@ -1,61 +1,96 @@
-"""results.json repair, validation and writing (grader/report.py)."""
+"""results.json: gradescope-utils' runner output completed, validated and written
+(grader/report.py), and the whole path through grade._run."""
 
 import json
+import time
 import unittest
 
+from gradescope_utils.autograder_utils.decorators import number, weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
-from grader import checks, config, report
-
-
-def _tests(outcomes):
-    cfg = config.load()
-    return [
-        report.build_test(i, cid, checks.TITLES[cid], cfg.checks[cid], outcomes[cid])
-        for i, cid in enumerate(config.CHECK_IDS, 1)
-    ]
+from grader import checks, config, grade, report
 
 
 def _all(passed=True, **kw):
-    return {cid: checks.Outcome(passed, "fb", **kw) for cid in config.CHECK_IDS}
+    return lambda check_id: checks.Outcome(passed, f"feedback of {check_id}", **kw)
 
 
-def test_repair_fixes_gradescope_utils_flaws():
-    # What JSONTestRunner writes: execution_time as a string, NaN and over-weight scores.
-    raw = {
-        "tests": [{"name": "x", "score": float("nan"), "max_score": 1}],
-        "execution_time": "0.52",
-        "score": float("nan"),
-        "leaderboard": [],
-    }
-    tests = _tests(_all())
-    tests[0]["score"] = 99.0  # over the max
-    tests[1]["score"] = float("nan")
-    data = report.repair(
-        raw,
-        tests,
-        output="o",
-        execution_time="0.52",
-        visibility="visible",
-        stdout_visibility="hidden",
+def _graded(run_check, extra=None):
+    return grade._run(
+        config.load(), run_check, note="", started=time.monotonic(), extra=extra or {}
     )
-    assert data["execution_time"] == 0.52
-    assert tests[0]["score"] == tests[0]["max_score"] and tests[1]["score"] == 0.0
-    assert data["score"] == sum(t["score"] for t in data["tests"])
-    assert "leaderboard" not in data
+
+
+def test_every_registered_check_becomes_one_runner_test_in_order():
+    data = _graded(_all())
+    assert [t["extra_data"]["check"] for t in data["tests"]] == checks.ids()
+    assert [t["number"] for t in data["tests"]] == [str(n) for n in range(1, len(checks.ids()) + 1)]
+    for test, check_id in zip(data["tests"], checks.ids()):
+        spec = checks.REGISTRY[check_id]
+        assert test["name"] == spec.title and test["max_score"] == spec.points
+        assert test["score"] == spec.points and test["status"] == "passed"
+        assert test["output"] == f"feedback of {check_id}"
+    assert data["score"] == 100 and isinstance(data["execution_time"], float)
     assert report.problems(data) == []
-    json.dumps(data, allow_nan=False)
+
+
+def test_a_failed_check_scores_nothing_and_keeps_its_feedback_and_mistakes():
+    def run_check(check_id):
+        if check_id == "estep_values":
+            return checks.Outcome(False, "expected [1], got [2]", ["priors_ignored"])
+        return checks.Outcome(True, "ok")
+
+    data = _graded(run_check)
+    by_check = {t["extra_data"]["check"]: t for t in data["tests"]}
+    failed = by_check["estep_values"]
+    assert failed["status"] == "failed" and failed["score"] == 0
+    assert failed["output"] == "expected [1], got [2]"
+    assert failed["extra_data"]["mistakes"] == ["priors_ignored"]
+    assert data["score"] == 100 - checks.REGISTRY["estep_values"].points
+
+
+def test_student_output_follows_its_checks_feedback():
+    def run_check(check_id):
+        printed = "hello from estep\n" if check_id == "estep_shape" else ""
+        return checks.Outcome(False, "fb", output=printed)
+
+    tests = _graded(run_check)["tests"]
+    assert tests[1]["output"] == "fb\n\nYour code printed:\nhello from estep"
+    assert "Your code printed" not in tests[2]["output"]
+
+
+def test_complete_mends_the_runners_known_flaws():
+    """gradescope-utils 0.5.0 writes execution_time as a string, NaN literally and never
+    clamps a score to its weight: what complete() mends, on a runner's real output."""
+
+    class Suite(unittest.TestCase):
+        @weight(2)
+        @number(1)
+        def test_a(self):
+            """a"""
+
+        @weight(1)
+        @number(2)
+        def test_b(self):
+            """b"""
+
+    seen = {}
+    runner = JSONTestRunner(stream=open("/dev/null", "w"), post_processor=seen.update)
+    runner.run(unittest.TestSuite([Suite("test_a"), Suite("test_b")]))
+    assert isinstance(seen["execution_time"], str)  # the flaw
+    seen["tests"][0]["score"] = 99.0  # over its weight
+    seen["tests"][1]["score"] = float("nan")
+    outcomes = [("a", checks.Outcome(True, "")), ("b", checks.Outcome(True, ""))]
+    report.complete(seen, outcomes, output="o", execution_time=0.5234, visibility="visible",
+                    stdout_visibility="hidden")  # fmt: skip
+    assert seen["execution_time"] == 0.523  # ours, measured, a number
+    assert [t["score"] for t in seen["tests"]] == [2.0, 0.0]
+    assert seen["score"] == 2.0 and "leaderboard" not in seen
+    assert report.problems(seen) == []
 
 
 def test_problems_catches_nan_and_bad_sums():
-    data = report.repair(
-        {},
-        _tests(_all()),
-        output="",
-        execution_time=1,
-        visibility="visible",
-        stdout_visibility="hidden",
-    )
+    data = _graded(_all())
     assert report.problems(data) == []
     data["score"] += 1
     assert any("not the sum" in p for p in report.problems(data))
@@ -63,55 +98,20 @@ def test_problems_catches_nan_and_bad_sums():
     assert any("strict JSON" in p for p in report.problems(data))
 
 
-def test_student_output_is_appended_to_its_check():
-    outcomes = _all(passed=False)
-    outcomes["estep_shape"].output = "hello from estep\n"
-    tests = _tests(outcomes)
-    assert "Your code printed:\nhello from estep" in tests[1]["output"]
-    assert "Your code printed" not in tests[2]["output"]
-
-
 def test_write_atomic_and_table(tmp_path):
-    data = report.repair(
-        {},
-        _tests(_all()),
-        output="",
-        execution_time=0.5,
-        visibility="visible",
-        stdout_visibility="hidden",
-    )
+    data = _graded(_all())
     path = tmp_path / "deep" / "results.json"
     report.write_atomic(path, data)
     assert json.loads(path.read_text()) == data
     assert [p.name for p in path.parent.iterdir()] == ["results.json"]
     table = report.format_table(data)
-    assert "Total: 100/100" in table and table.count("PASS") == 11
-
-
-def test_runner_calls_post_processor_before_writing(tmp_path):
-    # grade.py relies on this gradescope-utils hook: it repairs the dict before the dump.
-    seen = {}
-    with open(tmp_path / "out.json", "w") as stream:
-        JSONTestRunner(stream=stream, post_processor=lambda d: seen.update(d=d)).run(
-            unittest.TestSuite()
-        )
-    assert isinstance(seen["d"]["execution_time"], str)  # the flaw repair() fixes
+    assert "Total: 100/100" in table and table.count("PASS") == len(checks.ids())
 
 
 def test_extra_data_strings_are_made_valid_utf8():
     # A file named b"gmm1d\xff.py" arrives as a surrogate escape; json.dumps would refuse it.
     name = b"gmm1d\xff.py".decode("utf-8", "surrogateescape")
-    data = report.repair(
-        {},
-        _tests(_all()),
-        output="",
-        execution_time=0,
-        visibility="visible",
-        stdout_visibility="hidden",
-        extra={"submission": name, "complete": True},
-    )
+    data = _graded(_all(), extra={"submission": name, "complete": True})
     assert report.problems(data) == []
-    assert (
-        data["extra_data"]["submission"].startswith("gmm1d")
-        and data["extra_data"]["complete"] is True
-    )
+    assert data["extra_data"]["submission"].startswith("gmm1d")
+    assert data["extra_data"]["complete"] is True

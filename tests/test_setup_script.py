@@ -223,9 +223,11 @@ def run_autograder(root: Path):
 @pytest.fixture
 def gradescope_root(tmp_path):
     root = tmp_path / "autograder"
-    for name in ("source", "submission", "results"):
+    for name in ("source/grader", "submission", "results"):
         (root / name).mkdir(parents=True)
     shutil.copy(ROOT / "solution" / "gmm1d.py", root / "submission" / "gmm1d.py")
+    # run_autograder validates results with this module alone (the venv may be broken).
+    shutil.copy(ROOT / "grader" / "strictjson.py", root / "source" / "grader" / "strictjson.py")
     return root
 
 

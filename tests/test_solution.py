@@ -1,8 +1,9 @@
 """The reference solution (solution/gmm1d.py): the grader trusts it for every expected value.
 
-Expected numbers are typed in from ../shared/reference/known-answers.md (published 6.86x
-answers), from closed forms worked out in the comments, or come from scikit-learn's
-GaussianMixture used as an independent oracle. None is produced by the code under test.
+Expected numbers are the published MITx 6.86x answers (unit 4, "An Example Update" and the
+exercise "EM Algorithm") typed in below, closed forms worked out in the comments, or
+scikit-learn's GaussianMixture used as an independent oracle. None is produced by the code
+under test.
 """
 
 import importlib.util
@@ -42,7 +43,7 @@ def params(m):
     return [np.asarray(a, dtype=float).ravel() for a in (m.priors, m.mus, m.variances)]
 
 
-# --- known answers (known-answers.md) ------------------------------------------------------
+# --- known answers (published 6.86x answers) ------------------------------------------------------
 
 # "An Example Update" (6.86x lecture 16)
 EXAMPLE_X = column([0.2, -0.9, -1.0, 1.2, 1.8])

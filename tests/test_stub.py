@@ -56,7 +56,7 @@ def test_everything_else_already_works():
         np.array([[-3.0], [2.0]]),
         np.array([[4.0], [4.0]]),
     )
-    # 6.86x "An Example Update": log-likelihood at the start (known-answers.md)
+    # 6.86x "An Example Update": the published log-likelihood at the start
     assert m.log_likelihood(np.array([[0.2], [-0.9], [-1.0], [1.2], [1.8]])) == pytest.approx(
         -11.6484877702, abs=1e-9
     )

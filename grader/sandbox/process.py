@@ -1,11 +1,10 @@
 """The worker process and its pipes: the program it runs, starting it, talking to it, its end.
 
 The worker never reads a grader file: its whole program travels on its command line
-(:func:`worker_source`), the modules it needs (grader/text.py, grader/sandbox/protocol.py,
-landlock.py, seccomp.py, confine.py, worker.py) installed under their real names in a
-stand-in ``grader`` package. Requests go down one pipe and replies come up another; the
-worker's stdout and stderr are separate pipes, drained into a capped buffer, so a worker
-printing gigabytes can neither block the grader nor bloat it.
+(:func:`worker_source`), the modules it needs (:data:`WORKER_MODULES`) installed under
+their real names in a stand-in ``grader`` package. Requests go down one pipe and replies
+come up another; the worker's stdout and stderr are separate pipes, drained into a capped
+buffer, so a worker printing gigabytes can neither block the grader nor bloat it.
 
 Security: the worker runs in a new session and process group (one killpg reaches all of
 it), with the grader's environment replaced, stdin closed and only its two pipe ends
@@ -33,6 +32,7 @@ DEATH_GRACE = 1.0  # seconds to wait for a worker that closed its reply pipe to 
 # The modules of the worker program, in import order: (dotted name, file under grader/).
 WORKER_MODULES = (
     ("grader.text", "text.py"),
+    ("grader.strictjson", "strictjson.py"),
     ("grader.sandbox.protocol", "sandbox/protocol.py"),
     ("grader.sandbox.landlock", "sandbox/landlock.py"),
     ("grader.sandbox.seccomp", "sandbox/seccomp.py"),

@@ -13,7 +13,7 @@ uses the blocking :func:`read_frame` / :func:`write_frame`.
 
 This file is imported normally by the grader and the tests, and its *source text* is also
 sent to the worker on the command line (grader/sandbox/process.py), where no grader file is
-readable. So it may import only the standard library and numpy.
+readable. So it may import only the standard library, numpy and grader/strictjson.py.
 
 Security: the worker runs student code that can rewrite any of the worker's code or write
 arbitrary bytes to the reply pipe, so everything the parent decodes here is hostile:
@@ -32,11 +32,12 @@ arbitrary bytes to the reply pipe, so everything the parent decodes here is host
 
 import io
 import json
-import math
 import os
 import struct
 
 import numpy as np
+
+from grader import strictjson
 
 # The model's parameters, by their attribute names on GMM1D: the one place they are spelled.
 PARAM_NAMES = ("priors", "mus", "variances")
@@ -56,17 +57,6 @@ class ProtocolError(Exception):
 # --- headers -----------------------------------------------------------------------------
 
 
-def _reject_constant(name):
-    raise ProtocolError(f"JSON constant {name} is not allowed")
-
-
-def _finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):
-        raise ProtocolError("non-finite number in header")
-    return value
-
-
 def encode_header(header):
     """dict -> compact UTF-8 JSON bytes; refuses NaN/Infinity (not JSON)."""
     return json.dumps(header, allow_nan=False, separators=(",", ":")).encode("utf-8")
@@ -81,15 +71,9 @@ def decode_header(raw):
     if len(raw) > MAX_HEADER_BYTES:
         raise ProtocolError("header too long")
     try:
-        header = json.loads(
-            bytes(raw).decode("utf-8"),
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-        )
-    except ProtocolError:
-        raise
-    except Exception as exc:  # ValueError, UnicodeDecodeError, RecursionError, ...
-        raise ProtocolError(f"header is not valid JSON ({type(exc).__name__})") from None
+        header = strictjson.loads(raw)
+    except strictjson.JSONError as exc:
+        raise ProtocolError(f"header is {exc}") from None
     if type(header) is not dict:
         raise ProtocolError("header is not a JSON object")
     listing = header.get("arrays", [])

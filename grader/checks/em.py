@@ -1,0 +1,66 @@
+"""Check 11: full EM, the student's estep then mstep alternated, judged by the
+log-likelihood the grader computes itself."""
+
+import numpy as np
+
+from grader import cases, diagnosis
+from grader.cases import Params
+from grader.checks.judge import LABELS, fmt, need, params_after
+from grader.checks.registry import Fail, check
+from grader.sandbox.protocol import PARAM_NAMES
+
+LL_MATCH_RTOL = 1e-6  # EM trajectory vs the reference, relative to max(1, |ll|)
+LL_DROP_RTOL = 1e-9  # a fall larger than this (relative to max(1, |ll|)) is a decrease
+
+
+def _most_different(mine: Params, ref: Params) -> str:
+    """'your variances [...], reference [...]' for the parameter furthest from the reference."""
+
+    def gap(name):
+        a, b = getattr(mine, name), getattr(ref, name)
+        return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12)))
+
+    name = max(PARAM_NAMES, key=gap)
+    return f"your {LABELS[name]} {fmt(getattr(mine, name))}, reference {fmt(getattr(ref, name))}"
+
+
+@check(
+    "em_monotone",
+    "Full EM: the log-likelihood never decreases and follows the reference",
+    points=15,
+    proves="E-step and M-step alternated from fixed starts: the log-likelihood never "
+    "decreases and follows the reference's",
+)
+def em_monotone(ctx):
+    summary = []
+    for case in cases.em_cases():
+        k = case.start.k
+        ref, mine = case.start, case.start
+        previous = ctx.ref_loglik(mine, case.X)
+        for it in range(1, case.iterations + 1):
+            where = f"{case.name}, iteration {it}"
+            ref = ctx.ref_mstep(ref, case.X, ctx.ref_estep(ref, case.X))
+            mine = params_after(need(ctx.em_step(mine, case.X), where), k, where)
+            ll, ll_ref = ctx.ref_loglik(mine, case.X), ctx.ref_loglik(ref, case.X)
+            scale = max(1.0, abs(ll_ref))
+            if not np.isfinite(ll):
+                raise Fail(
+                    f"{case.name}: after iteration {it} the log-likelihood is {ll} (priors "
+                    f"{fmt(mine.priors)}, means {fmt(mine.mus)}, variances {fmt(mine.variances)})"
+                )
+            if ll < previous - LL_DROP_RTOL * scale:
+                raise Fail(
+                    f"{case.name}: the log-likelihood fell at iteration {it}, from "
+                    f"{previous:.10g} to {ll:.10g} (by {previous - ll:.3g})",
+                    [diagnosis.LOGLIK_DECREASED],
+                )
+            if abs(ll - ll_ref) > LL_MATCH_RTOL * scale:
+                raise Fail(
+                    f"{case.name}: after iteration {it} the log-likelihood is {ll:.10g}, the "
+                    f"reference's {ll_ref:.10g} ({_most_different(mine, ref)})"
+                )
+            previous = ll
+        summary.append(
+            f"{case.name}: {case.iterations} iterations, final log-likelihood {previous:.6f}"
+        )
+    return "The log-likelihood never decreased and followed the reference:\n" + "\n".join(summary)

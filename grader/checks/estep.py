@@ -1,0 +1,140 @@
+"""Checks 2-6: the E-step's shape, rows, values (published example and generated cases) and
+side effects."""
+
+import numpy as np
+
+from grader import cases, diagnosis
+from grader.checks.judge import (
+    PMF_TOL,
+    compare_estep,
+    fmt,
+    need,
+    over_cases,
+    params_after,
+    result,
+)
+from grader.checks.registry import Fail, check
+from grader.sandbox.protocol import PARAM_NAMES
+
+
+@check(
+    "estep_shape",
+    "E-step returns an ndarray of shape (n, k)",
+    points=10,
+    proves="`estep` returns a numpy array of shape (n, k)",
+)
+def estep_shape(ctx):
+    def judge(case):
+        n, k = case.X.shape[0], case.params.k
+        reply = need(ctx.estep(case.params, case.X), case.name)
+        result(reply, n, k, case.name)
+        rtype = reply.values.get("result_type", "")
+        if rtype != "numpy.ndarray" and not rtype.startswith("subclass of numpy.ndarray"):
+            message = f"{case.name}: estep returned a {rtype}; return a numpy ndarray"
+            raise Fail(message, [diagnosis.NOT_NDARRAY])
+
+    over_cases(cases.shape_cases(), judge)
+    return (
+        "estep returns an ndarray of shape (n, k) for (n, k) = (7, 1), (40, 2), (100, 3), (25, 5)."
+    )
+
+
+def _row_problem(case, got):
+    """(row, what is wrong with it) for the first row that is not a distribution, or None."""
+    k = case.params.k
+    bad = ~np.isfinite(got).all(axis=1)
+    if bad.any():
+        return int(np.argmax(bad)), "not finite"
+    out_of_range = (got < -PMF_TOL) | (got > 1 + PMF_TOL)
+    if out_of_range.any():
+        return int(np.argmax(out_of_range.any(axis=1))), "entries must lie in [0, 1]"
+    sums = got.sum(axis=1)
+    if np.abs(sums - 1).max() > PMF_TOL:
+        row = int(np.argmax(np.abs(sums - 1)))
+        return row, f"which sums to {sums[row]:.6g}, not 1"
+    if k >= 2 and np.ptp(got, axis=0).max() < 1e-6:
+        return None, "whatever x is; a posterior depends on the point"
+    return None
+
+
+@check(
+    "estep_pmf",
+    "E-step rows are probability distributions",
+    points=10,
+    proves="every row is finite, within [0, 1], sums to 1 and depends on the point, k = 1..6",
+)
+def estep_pmf(ctx):
+    def judge(case):
+        n, k = case.X.shape[0], case.params.k
+        got = result(need(ctx.estep(case.params, case.X), case.name), n, k, case.name)
+        problem = _row_problem(case, got)
+        if problem is None:
+            return
+        row, why = problem
+        p = case.params
+        diagnosed = diagnosis.diagnose_estep(got, case.X, p.priors, p.mus, p.variances)
+        if row is None:
+            raise Fail(f"{case.name}: every row is {fmt(got[0])} {why}", diagnosed)
+        where = f"{case.name}: row {row} (x = {case.X[row, 0]:.6g}) is {fmt(got[row])}"
+        raise Fail(f"{where}{',' if why.startswith('which') else ':'} {why}", diagnosed)
+
+    over_cases(cases.pmf_cases(), judge)
+    return "Every row is finite, in [0, 1] and sums to 1, for k = 1..6."
+
+
+@check(
+    "estep_example",
+    "E-step matches the worked example",
+    points=10,
+    proves='the posteriors of "An Example Update"',
+)
+def estep_example(ctx):
+    case = cases.WORKED_EXAMPLE
+    reply = need(ctx.estep(case.params, case.X), case.name)
+    got = result(reply, case.X.shape[0], case.params.k, case.name)
+    compare_estep(case, got, ctx.ref_estep(case.params, case.X))
+    return f"P(cluster 1 | x) = {fmt(got[:, 0])}, as expected."
+
+
+@check(
+    "estep_values",
+    "E-step values match the reference (unequal priors and variances, k = 1..6)",
+    points=15,
+    proves="posteriors match the reference for k = 1..6 with unequal priors and variances",
+)
+def estep_values(ctx):
+    def judge(case):
+        reply = need(ctx.estep(case.params, case.X), case.name)
+        got = result(reply, case.X.shape[0], case.params.k, case.name)
+        compare_estep(case, got, ctx.ref_estep(case.params, case.X))
+
+    over_cases(cases.value_cases(), judge)
+    return "Posteriors match the reference for k = 1..6 with unequal priors and variances."
+
+
+@check(
+    "estep_pure",
+    "E-step has no side effects",
+    points=5,
+    # A method earns nothing for side effects it lacks until it computes the right values:
+    # otherwise one that returns anything without touching its inputs would score them.
+    requires=("estep_example", "estep_values"),
+    proves="`X` and the parameters are unchanged after `estep`",
+)
+def estep_pure(ctx):
+    case = cases.purity_case()
+    reply = need(ctx.estep(case.params, case.X), case.name)
+    X_after = reply.arrays.get("X_after")
+    if X_after is None or X_after.shape != case.X.shape or not np.array_equal(X_after, case.X):
+        message = "estep changed its argument X (compare X before and after the call)"
+        raise Fail(message, [diagnosis.MUTATES_X])
+    try:
+        after = params_after(reply, case.params.k, "after estep")
+    except Fail as exc:
+        raise Fail(exc.feedback, exc.mistakes + [diagnosis.MUTATES_PARAMS]) from None
+    for name in PARAM_NAMES:
+        before, now = getattr(case.params, name), getattr(after, name)
+        if not np.array_equal(before, now):
+            message = f"estep changed self.{name} from {fmt(before)} to {fmt(now)}"
+            raise Fail(message, [diagnosis.MUTATES_PARAMS])
+    return "estep left X and the model's parameters unchanged."

@@ -1,0 +1,121 @@
+"""What the checks share: reading a reply, comparing with the reference, wording feedback.
+
+Tolerances: values must agree to ``ATOL`` + ``RTOL``·|expected|. Inputs keep every point's
+mixture density at least 1e-6 (grader/cases.py), so correct code that adds EPSILON = 1e-12
+to its denominators, as the course's hint does, is off by at most 1e-6 relative and always
+passes.
+"""
+
+import numpy as np
+
+from grader import diagnosis
+from grader.cases import Params
+from grader.checks.registry import Fail
+from grader.sandbox.protocol import PARAM_NAMES
+
+ATOL = 1e-6
+RTOL = 1e-5
+PMF_TOL = 1e-6  # row sums and the [0, 1] range
+K_RANGE = range(1, 7)
+LABELS = {"priors": "priors", "mus": "means", "variances": "variances"}
+_SANDBOX_REFUSALS = ("can't start new thread", "Resource temporarily unavailable")
+
+
+def fmt(values, digits=5) -> str:
+    """'[0.29421, 0.62246, ...]': at most eight numbers."""
+    arr = np.asarray(values, dtype=float).ravel()
+    shown = ", ".join(f"{v:.{digits}g}" for v in arr[:8])
+    return f"[{shown}{', ...' if arr.size > 8 else ''}]"
+
+
+def need(reply, what):
+    """Fail the check unless the call ran and returned."""
+    if not reply.ok:
+        hint = ""
+        if any(text in reply.error for text in _SANDBOX_REFUSALS):
+            hint = (
+                "\n(The grader runs your code with no threads or subprocesses: compute in the "
+                "main thread.)"
+            )
+        raise Fail(f"{what}: {reply.error}{hint}")
+    return reply
+
+
+def param_after(reply, name, k, what) -> np.ndarray:
+    """Parameter ``name`` as the model holds it after a call: exactly k numbers, raveled."""
+    arr = reply.arrays.get(name)
+    if arr is None:
+        why = reply.values.get("param_errors", {}).get(name, "missing or not numeric")
+        raise Fail(f"{what}: self.{name} could not be read as numbers ({why})")
+    if arr.size != k:
+        raise Fail(
+            f"{what}: self.{name} holds {arr.size} numbers, expected {k} (one per cluster)",
+            diagnosis.size_mistakes(arr.size, k),
+        )
+    return arr.ravel()
+
+
+def params_after(reply, k, what) -> Params:
+    """The model's three parameters after a call, each required to hold exactly k numbers."""
+    return Params(**{name: param_after(reply, name, k, what) for name in PARAM_NAMES})
+
+
+def result(reply, n, k, what) -> np.ndarray:
+    """The E-step's returned array; fails unless it has shape (n, k)."""
+    got = reply.arrays.get("result")
+    if got is None:
+        returned = reply.values.get("result_type", "something")
+        raise Fail(f"{what}: estep returned {returned}, not an array of numbers")
+    if got.shape != (n, k):
+        raise Fail(
+            f"{what}: estep returned shape {got.shape}, expected (n, k) = ({n}, {k})",
+            diagnosis.shape_mistakes(got.shape, n, k),
+        )
+    return got
+
+
+def worst_row_message(got, expected, X, what):
+    err = np.abs(got - expected)
+    err[~np.isfinite(err)] = np.inf
+    row = int(np.argmax(err.max(axis=1)))
+    return (
+        f"{what}: row {row} (x = {float(X[row, 0]):.6g}) expected {fmt(expected[row])}, "
+        f"got {fmt(got[row])} (largest error {float(err.max()):.3g})"
+    )
+
+
+def close(got, expected) -> bool:
+    finite = bool(np.all(np.isfinite(got)))
+    return finite and bool(np.allclose(got, expected, atol=ATOL, rtol=RTOL))
+
+
+def compare_estep(case, got, expected):
+    """Fail with the worst row and any recognised mistake unless ``got`` matches."""
+    if close(got, expected):
+        return
+    p = case.params
+    raise Fail(
+        worst_row_message(got, expected, case.X, case.name),
+        diagnosis.diagnose_estep(got, case.X, p.priors, p.mus, p.variances),
+    )
+
+
+def over_cases(case_list, judge, k_of=lambda case: case.params.k):
+    """Judge every case; fail with the first problem, how many cases failed, and the union
+    of diagnosed mistakes (and what the pattern of failing k says)."""
+    failures = []
+    for case in case_list:
+        try:
+            judge(case)
+        except Fail as exc:
+            failures.append((case, exc))
+    if not failures:
+        return
+    mistakes = [m for _, exc in failures for m in exc.mistakes]
+    failed_k = {k_of(case) for case, _ in failures}
+    mistakes += diagnosis.k_pattern_mistakes(failed_k, {k_of(case) for case in case_list})
+    feedback = failures[0][1].feedback
+    if len(failures) > 1:
+        ks = ", ".join(str(k) for k in sorted(failed_k))
+        feedback += f"\n({len(failures)} of {len(case_list)} cases failed, for k = {ks}.)"
+    raise Fail(feedback, mistakes)

@@ -1,0 +1,96 @@
+"""Checks 7-10: the M-step's priors, means and variances on grader-made gammas, and that it
+uses the gammas it is given without changing its inputs."""
+
+import numpy as np
+
+from grader import cases, diagnosis
+from grader.checks.judge import LABELS, close, fmt, need, over_cases, params_after
+from grader.checks.registry import Fail, check
+from grader.sandbox.protocol import PARAM_NAMES
+
+
+def _mstep_results(ctx):
+    """Run the M-step cases once and share the replies between the three M-step checks."""
+    if "mstep" not in ctx.cache:
+        ctx.cache["mstep"] = [
+            (case, ctx.mstep(case.params, case.X, case.gammas)) for case in cases.mstep_cases()
+        ]
+    return ctx.cache["mstep"]
+
+
+def _check_param(ctx, name):
+    label = LABELS[name]
+    replies = {id(case): reply for case, reply in _mstep_results(ctx)}
+
+    def judge(case):
+        reply = need(replies[id(case)], case.name)
+        after = params_after(reply, case.params.k, f"{case.name}, after mstep")
+        got = getattr(after, name)
+        expected = getattr(ctx.ref_mstep(case.params, case.X, case.gammas), name)
+        if not close(got, expected):
+            recomputed = ctx.ref_estep(case.params, case.X)
+            before = (case.params.priors, case.params.mus, case.params.variances)
+            mutants = diagnosis.mstep_mutants(case.X, case.gammas, before, recomputed)
+            raise Fail(
+                f"{case.name}: expected {label} {fmt(expected)}, got {fmt(got)}",
+                diagnosis.diagnose_mstep(name, got, mutants),
+            )
+
+    over_cases([case for case, _ in _mstep_results(ctx)], judge)
+    return f"{label.capitalize()} match the maximum-likelihood update for k = 1..6."
+
+
+@check("mstep_priors", "M-step priors", points=10, proves="the new priors, k = 1..6")
+def mstep_priors(ctx):
+    return _check_param(ctx, "priors")
+
+
+@check("mstep_means", "M-step means", points=10, proves="the new means, k = 1..6")
+def mstep_means(ctx):
+    return _check_param(ctx, "mus")
+
+
+@check(
+    "mstep_variances",
+    "M-step variances",
+    points=10,
+    proves="the new variances (about the new means), k = 1..6",
+)
+def mstep_variances(ctx):
+    return _check_param(ctx, "variances")
+
+
+@check(
+    "mstep_inputs",
+    "M-step uses the gammas it is given and leaves its inputs unchanged",
+    points=5,
+    requires=("mstep_priors", "mstep_means", "mstep_variances"),
+    proves="the result follows the `gammas` passed in; `X` and `gammas` are not modified",
+)
+def mstep_inputs(ctx):
+    case = cases.mstep_cases()[2]
+    first = need(ctx.mstep(case.params, case.X, case.gammas), case.name)
+    returned = first.values.get("returned_type", "NoneType")
+    for argument, before in (("X", case.X), ("gammas", case.gammas)):
+        after = first.arrays.get(f"{argument}_after")
+        if after is None or after.shape != before.shape or not np.array_equal(after, before):
+            raise Fail(f"mstep changed its argument {argument}", [diagnosis.MUTATES_INPUTS])
+    other = cases.alternative_gammas(case)
+    second = need(ctx.mstep(case.params, case.X, other), f"{case.name} (other gammas)")
+    a = {name: first.arrays.get(name) for name in PARAM_NAMES}
+    b = {name: second.arrays.get(name) for name in PARAM_NAMES}
+    for name, value in a.items():
+        if value is None or not np.all(np.isfinite(value)):
+            shown = fmt(value) if value is not None else "not readable as numbers"
+            raise Fail(f"after mstep, self.{name} is {shown}: it must hold finite numbers")
+    # Judged on whatever mstep stored (any size): the size itself is the value checks' business.
+    if all(b[name] is not None and np.array_equal(a[name], b[name]) for name in a):
+        raise Fail(
+            "mstep stored the same parameters for two different gammas: it does not use the "
+            "gammas it is given",
+            [diagnosis.IGNORES_GIVEN_GAMMAS],
+        )
+    note = "" if returned == "NoneType" else (
+        f" (it returned a {returned}; the contract is None, which is not graded)"
+    )  # fmt: skip
+    return f"mstep leaves X and gammas unchanged and follows the gammas it is given{note}."
