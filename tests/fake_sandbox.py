@@ -1,107 +1,70 @@
-"""An in-process stand-in for grader.sandbox.Sandbox, for unit-testing the checks.
+"""An in-process stand-in for grader.sandbox.Sandbox, for testing the checks fast.
 
-It runs TRUSTED test implementations (classes defined in the tests) directly, with the same
-call semantics as the real worker (construct + set parameters in the constructor's style +
-call; arrays come back as float64), so a check's logic can be tested fast and in isolation.
-The real sandbox is tested on its own (tests/test_sandbox.py) and end to end with submission
-files (tests/test_submissions.py).
+It serves every call with the real worker's own code (``grader.sandbox.worker.Worker.serve``:
+the same construction, parameters set in the student's style, em_run on one model, the
+same readings of the results) and the real reply validation (``schema.check_reply``), in
+this process: no subprocess, no confinement, no timeouts. So it runs only TRUSTED code: the
+test classes of tests/test_checks.py and the correct and buggy fixtures of
+tests/submissions/. The real sandbox is tested on its own (tests/test_sandbox_*.py) and end
+to end with every fixture (tests/test_submissions.py).
 """
 
-from dataclasses import dataclass, field
+import contextlib
+import io
+import itertools
 
 import numpy as np
 
-
-@dataclass
-class FakeReply:
-    kind: str = "ok"
-    error: str = ""
-    output: str = ""
-    elapsed: float = 0.0
-    values: dict = field(default_factory=dict)
-    arrays: dict = field(default_factory=dict)
-
-    @property
-    def ok(self):
-        return self.kind == "ok"
+from grader import paths
+from grader.sandbox import schema, worker
+from grader.sandbox.client import Sandbox
 
 
-def _styled(template, values):
-    from grader.sandbox.worker import styled
+class _InProcessWorker(worker.Worker):
+    def __init__(self, cls):
+        super().__init__(None, None, "gmm1d.py", paths.CLASS_NAME, 32 << 20)
+        self.cls = cls
 
-    if isinstance(template, (list, tuple)):
-        return styled(template, values, len(values))
-    if isinstance(template, np.ndarray) and template.size == len(values):
-        return np.array(values, dtype=float).reshape(template.shape)
-    return np.array(values, dtype=float).reshape(-1, 1)
-
-
-def _params(model):
-    return {
-        name: np.asarray(getattr(model, name), dtype=float).ravel()
-        for name in ("priors", "mus", "variances")
-    }
+    def send(self, header, arrays=None):  # progress frames: nobody is waiting for them
+        pass
 
 
 class FakeSandbox:
     def __init__(self, cls):
-        self.cls = cls
+        self.worker = _InProcessWorker(cls)
         self.calls = []
+        self._ids = itertools.count(1)
 
-    def _model(self, k, params):
-        model = self.cls(k)
-        for name, values in params.items():
-            setattr(model, name, _styled(getattr(model, name), values))
-        return model
+    @classmethod
+    def from_file(cls, path):
+        """A fake sandbox for a submission file (trusted: it runs in this process)."""
+        found, loaded = worker.load_submission(str(path), paths.CLASS_NAME)
+        if found is None:
+            raise ValueError(f"{path}: {loaded}")
+        return cls(found)
 
-    def _call(self, fn):
-        try:
-            return fn()
-        except Exception as exc:  # trusted test code; mirrors the worker's report
-            return FakeReply(kind="exception", error=f"{type(exc).__name__}: {exc}")
+    def _call(self, op, k, params, data, options=None):
+        self.calls.append(op)
+        arrays = Sandbox._request_arrays(op, k, params, data)
+        call_id = next(self._ids)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            header, out = self.worker.serve(
+                {"op": op, "k": k, "id": call_id, **(options or {})}, arrays
+            )
+        header.update(type="reply", id=call_id)
+        out = {name: np.array(array, dtype=np.float64, order="C") for name, array in out.items()}
+        kind, error, values, out = schema.check_reply(op, call_id, header, out)
+        return schema.Reply(kind, error, output=printed.getvalue(), values=values, arrays=out)
 
     def construct(self, k):
-        def go():
-            model = self.cls(k)
-            return FakeReply(
-                values={"num_gaussians": model.num_gaussians, "param_types": {}},
-                arrays=_params(model),
-            )
-
-        return self._call(go)
+        return self._call("construct", k, {}, {})
 
     def estep(self, k, params, X):
-        self.calls.append("estep")
-
-        def go():
-            model, x = self._model(k, params), X.copy()
-            result = model.estep(x)
-            rtype = "numpy.ndarray" if type(result) is np.ndarray else type(result).__name__
-            arrays = {"X_after": x, **_params(model)}
-            if result is not None:
-                arrays["result"] = np.array(result, dtype=float)
-            return FakeReply(values={"result_type": rtype}, arrays=arrays)
-
-        return self._call(go)
+        return self._call("estep", k, params, {"X": X})
 
     def mstep(self, k, params, X, gammas):
-        self.calls.append("mstep")
+        return self._call("mstep", k, params, {"X": X, "gammas": gammas})
 
-        def go():
-            model, x, g = self._model(k, params), X.copy(), gammas.copy()
-            ret = model.mstep(x, g)
-            return FakeReply(
-                values={"returned_type": type(ret).__name__},
-                arrays={"X_after": x, "gammas_after": g, **_params(model)},
-            )
-
-        return self._call(go)
-
-    def em_step(self, k, params, X):
-        def go():
-            model, x = self._model(k, params), X.copy()
-            g = model.estep(x)
-            model.mstep(x, g)
-            return FakeReply(arrays={"gammas": np.array(g, dtype=float), **_params(model)})
-
-        return self._call(go)
+    def em_run(self, k, params, X, iterations):
+        return self._call("em_run", k, params, {"X": X}, {"iterations": int(iterations)})

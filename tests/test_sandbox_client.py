@@ -77,11 +77,20 @@ def test_reference_through_the_sandbox_matches_known_answers_and_in_process_refe
             np.testing.assert_allclose(reply.arrays[name], expected, atol=1e-9)
         np.testing.assert_array_equal(reply.arrays["gammas_after"], gammas)
 
-        reply = sb.em_step(2, PARAMS2, X5)
-        assert reply.ok
-        np.testing.assert_allclose(reply.arrays["gammas"][:, 0], GAMMA1, atol=1e-10)
-        for name, expected in AFTER_M.items():
-            np.testing.assert_allclose(reply.arrays[name], expected, atol=1e-9)
+        reply = sb.em_run(2, PARAMS2, X5, iterations=3)
+        assert reply.ok, reply.error
+        assert reply.values["iterations_done"] == 3 and "failure" not in reply.values
+        assert reply.values["layouts"] == reply.values["start_layouts"]
+        for name, expected in AFTER_M.items():  # one row per iteration; the first is published
+            assert reply.arrays[name].shape == (3, 2)
+            np.testing.assert_allclose(reply.arrays[name][0], expected, atol=1e-9)
+        model = reference_model(PARAMS2)
+        for _ in range(3):
+            model.mstep(X5, model.estep(X5.copy()))
+        for name in ("priors", "mus", "variances"):
+            np.testing.assert_allclose(
+                reply.arrays[name][2], getattr(model, name).ravel(), rtol=1e-9
+            )
         for reply_array in reply.arrays.values():
             assert type(reply_array) is np.ndarray and reply_array.dtype == np.float64
 
@@ -115,13 +124,15 @@ def test_parameters_are_set_in_the_students_own_style(tmp_path, style, described
         expected_gammas = reference_model(PARAMS3).estep(X.copy())
         np.testing.assert_allclose(reply.arrays["result"], expected_gammas, rtol=1e-12)
 
-        reply = sb.em_step(3, PARAMS3, X)
+        reply = sb.em_run(3, PARAMS3, X, iterations=2)
         assert reply.ok, reply.error
+        assert reply.values["layouts"] == {n: described for n in ("priors", "mus", "variances")}
         expected = reference_model(PARAMS3)
-        expected.mstep(X, expected.estep(X))
+        for _ in range(2):
+            expected.mstep(X, expected.estep(X))
         for name in ("priors", "mus", "variances"):
             np.testing.assert_allclose(
-                reply.arrays[name], getattr(expected, name).ravel(), rtol=1e-12
+                reply.arrays[name][-1], getattr(expected, name).ravel(), rtol=1e-12
             )
 
 
@@ -208,7 +219,7 @@ def test_hanging_estep_times_out_costs_only_estep_and_is_not_run_again():
         expected.mstep(X, gammas)
         np.testing.assert_allclose(reply.arrays["mus"], expected.mus.ravel(), rtol=1e-12)
 
-        for again in (sb.estep(3, PARAMS3, X), sb.em_step(3, PARAMS3, X)):
+        for again in (sb.estep(3, PARAMS3, X), sb.em_run(3, PARAMS3, X, 5)):
             assert again.kind == "skipped" and again.elapsed == 0.0
             assert (
                 again.error

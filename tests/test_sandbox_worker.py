@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from grader.sandbox import worker
+from grader.sandbox import describe, worker
 from grader.sandbox.process import worker_source
 
 
@@ -17,7 +17,7 @@ def test_worker_describe_exception_points_at_deepest_submission_line():
     exec(code, namespace)
     with pytest.raises(ValueError) as info:
         namespace["estep"]()
-    text = worker.describe_exception(info.value, filename)
+    text = describe.describe_exception(info.value, filename)
     assert (
         text
         == "ValueError: invalid literal for int() with base 10: 'x' (gmm1d.py, line 2, in helper)"
@@ -26,19 +26,19 @@ def test_worker_describe_exception_points_at_deepest_submission_line():
 
 def test_worker_styled_keeps_the_constructors_storage():
     values = np.array([1.0, 2.0, 3.0])
-    assert worker.styled([0, 0, 0], values, 3) == [1.0, 2.0, 3.0]
-    assert worker.styled((0, 0, 0), values, 3) == (1.0, 2.0, 3.0)
-    assert worker.styled(np.zeros((1, 3)), values, 3).shape == (1, 3)
-    assert worker.styled(np.zeros(3), values, 3).shape == (3,)
-    assert worker.styled(np.zeros(4), values, 3).shape == (3, 1)  # wrong size: a column
-    assert worker.styled(None, values, 3).shape == (3, 1)
+    assert describe.styled([0, 0, 0], values, 3) == [1.0, 2.0, 3.0]
+    assert describe.styled((0, 0, 0), values, 3) == (1.0, 2.0, 3.0)
+    assert describe.styled(np.zeros((1, 3)), values, 3).shape == (1, 3)
+    assert describe.styled(np.zeros(3), values, 3).shape == (3,)
+    assert describe.styled(np.zeros(4), values, 3).shape == (3, 1)  # wrong size: a column
+    assert describe.styled(None, values, 3).shape == (3, 1)
 
 
 def test_worker_to_float_array_refuses_what_numpy_would_silently_convert():
-    assert worker.to_float_array(None)[0] is None  # np.array(None, float) would be nan
-    assert worker.to_float_array("1.5")[0] is None
-    assert worker.to_float_array(np.array([1j]))[0] is None
-    array, error = worker.to_float_array([[1, 2], [3, 4]])
+    assert describe.to_float_array(None)[0] is None  # np.array(None, float) would be nan
+    assert describe.to_float_array("1.5")[0] is None
+    assert describe.to_float_array(np.array([1j]))[0] is None
+    array, error = describe.to_float_array([[1, 2], [3, 4]])
     assert error is None and array.dtype == np.float64 and array.shape == (2, 2)
 
 
@@ -98,7 +98,7 @@ def test_worker_serve_survives_hostile_attribute_objects():
     ],
 )
 def test_parameters_are_set_in_the_constructors_own_layout(current, expected):
-    got = worker.styled(current, np.array([0.25, 0.75]), 2)
+    got = describe.styled(current, np.array([0.25, 0.75]), 2)
     assert type(got) is type(expected)
     assert np.array_equal(np.asarray(got), np.asarray(expected)) and np.shape(got) == np.shape(
         expected

@@ -50,8 +50,8 @@ class Context:
     def mstep(self, params: Params, X, gammas):
         return self._record(self.sandbox.mstep(params.k, params.as_dict(), X, gammas))
 
-    def em_step(self, params: Params, X):
-        return self._record(self.sandbox.em_step(params.k, params.as_dict(), X))
+    def em_run(self, params: Params, X, iterations):
+        return self._record(self.sandbox.em_run(params.k, params.as_dict(), X, iterations))
 
     def take_output(self) -> str:
         text = "".join(self.outputs)

@@ -1,11 +1,12 @@
-"""Check 11: full EM, the student's estep then mstep alternated, judged by the
-log-likelihood the grader computes itself."""
+"""Full EM as the student's own code runs it: one model, its estep's answer handed to its
+mstep, the parameters left exactly as its mstep stored them (grader/sandbox/worker.py,
+em_run), judged by the log-likelihood the grader computes itself after every M-step."""
 
 import numpy as np
 
 from grader import cases, diagnosis
 from grader.cases import Params
-from grader.checks.judge import LABELS, fmt, need, params_after
+from grader.checks.judge import LABELS, fmt, need
 from grader.checks.registry import Fail, check
 from grader.sandbox.protocol import PARAM_NAMES
 
@@ -24,23 +25,39 @@ def _most_different(mine: Params, ref: Params) -> str:
     return f"your {LABELS[name]} {fmt(getattr(mine, name))}, reference {fmt(getattr(ref, name))}"
 
 
+def _stopped(case, failure, values) -> str:
+    """Where the student's own EM stopped, and how its mstep had stored the parameters."""
+    it, stage, error = failure["iteration"], failure["stage"], failure["error"]
+    if stage == "read":
+        text = f"{case.name}: after EM iteration {it}, {error}"
+    else:
+        text = f"{case.name}: at EM iteration {it} your {stage} raised {error}"
+    start, now = values.get("start_layouts", {}), values.get("layouts", {})
+    changed = [name for name in PARAM_NAMES if now.get(name) != start.get(name)]
+    if changed:
+        stored = ", ".join(f"{name} as {now[name]}" for name in changed)
+        made = ", ".join(start.get(name, "?") for name in changed)
+        text += f" (after your mstep stored {stored}; your constructor made {made})"
+    return text
+
+
 @check(
     "em_monotone",
     "Full EM: the log-likelihood never decreases and follows the reference",
     points=15,
-    proves="E-step and M-step alternated from fixed starts: the log-likelihood never "
-    "decreases and follows the reference's",
+    proves="your own estep and mstep alternated on one model from fixed starts: the "
+    "log-likelihood never decreases and follows the reference's",
 )
 def em_monotone(ctx):
     summary = []
     for case in cases.em_cases():
-        k = case.start.k
-        ref, mine = case.start, case.start
-        previous = ctx.ref_loglik(mine, case.X)
-        for it in range(1, case.iterations + 1):
-            where = f"{case.name}, iteration {it}"
+        reply = need(ctx.em_run(case.start, case.X, case.iterations), case.name)
+        done = reply.values.get("iterations_done", 0)
+        ref = case.start
+        previous = ctx.ref_loglik(case.start, case.X)
+        for it in range(1, done + 1):
+            mine = Params(*(reply.arrays[name][it - 1] for name in PARAM_NAMES))
             ref = ctx.ref_mstep(ref, case.X, ctx.ref_estep(ref, case.X))
-            mine = params_after(need(ctx.em_step(mine, case.X), where), k, where)
             ll, ll_ref = ctx.ref_loglik(mine, case.X), ctx.ref_loglik(ref, case.X)
             scale = max(1.0, abs(ll_ref))
             if not np.isfinite(ll):
@@ -60,6 +77,8 @@ def em_monotone(ctx):
                     f"reference's {ll_ref:.10g} ({_most_different(mine, ref)})"
                 )
             previous = ll
+        if "failure" in reply.values:
+            raise Fail(_stopped(case, reply.values["failure"], reply.values))
         summary.append(
             f"{case.name}: {case.iterations} iterations, final log-likelihood {previous:.6f}"
         )

@@ -1,7 +1,7 @@
 """The grader's side of the sandbox: a :class:`Sandbox` runs GMM1D methods of one
 submission in worker processes and keeps the time budget.
 
-Each call (construct, estep, mstep, em_step) is sent to a live worker, or to a fresh one
+Each call (construct, estep, mstep, em_run) is sent to a live worker, or to a fresh one
 started for it (grader/sandbox/process.py), confined before it imports the submission
 (grader/sandbox/isolation.py, confine.py). Every reply is validated (schema.py) before the
 grader sees it. Time: a per-call wall-clock timeout, a start-up timeout and an overall
@@ -129,8 +129,11 @@ class Sandbox:
     def mstep(self, k: int, params: dict, X: np.ndarray, gammas: np.ndarray) -> Reply:
         return self._call("mstep", k, params, {"X": X, "gammas": gammas})
 
-    def em_step(self, k: int, params: dict, X: np.ndarray) -> Reply:
-        return self._call("em_step", k, params, {"X": X})
+    def em_run(self, k: int, params: dict, X: np.ndarray, iterations: int) -> Reply:
+        """``iterations`` of the student's estep then mstep on one model (worker.em_run):
+        arrays priors, mus, variances of shape (iterations done, k); values say how far it
+        got, how it stored the parameters and, if it stopped early, where and why."""
+        return self._call("em_run", k, params, {"X": X}, {"iterations": int(iterations)})
 
     # -- one call -----------------------------------------------------------------------------
 
@@ -140,7 +143,7 @@ class Sandbox:
             "set_params": f"setting priors, mus and variances on {paths.CLASS_NAME}({k})",
         }.get(stage, stage)
 
-    def _call(self, op, k, params, data):
+    def _call(self, op, k, params, data, options=None):
         if self._closed:
             raise RuntimeError("the sandbox is closed")
         k = int(k)
@@ -159,7 +162,7 @@ class Sandbox:
         started = time.monotonic()
         capture, self._carry = self._carry or OutputCapture(self.limits.output_bytes), None
         try:
-            reply = self._run(op, k, request, capture, started)
+            reply = self._run(op, k, request, capture, started, options or {})
         except BaseException:
             self._stop_worker()
             raise
@@ -189,18 +192,21 @@ class Sandbox:
             arrays[name] = np.asarray(value, dtype=np.float64)
         return arrays
 
-    def _run(self, op, k, request, capture, started):
+    def _run(self, op, k, request, capture, started, options):
         worker, reply = self._ready_worker(capture, started)
         if reply is not None:
             return reply
         call_id = self._next_id
         self._next_id += 1
-        payload = encode_frame({"type": "call", "id": call_id, "op": op, "k": k}, request)
+        payload = encode_frame(
+            {"type": "call", "id": call_id, "op": op, "k": k, **options}, request
+        )
         # What an honest reply can hold: the arrays sent, an (n, k) result, the parameters.
         # More is refused undecoded (TooLarge), so a reply cannot grow 8x in this process.
         n = request["X"].size if "X" in request else 0
         sent = sum(array.size for array in request.values())
-        worker.reader.max_elements = 4 * (sent + n * k) + 64 * k + 4096
+        iterations = options.get("iterations", 64)
+        worker.reader.max_elements = 4 * (sent + n * k) + 3 * k * iterations + 4096
         budget_left = self._budget_left(started)
         timeout = min(self.limits.call_timeout, budget_left)
         deadline = time.monotonic() + timeout

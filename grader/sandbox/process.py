@@ -37,6 +37,7 @@ WORKER_MODULES = (
     ("grader.sandbox.landlock", "sandbox/landlock.py"),
     ("grader.sandbox.seccomp", "sandbox/seccomp.py"),
     ("grader.sandbox.confine", "sandbox/confine.py"),
+    ("grader.sandbox.describe", "sandbox/describe.py"),
     ("grader.sandbox.worker", "sandbox/worker.py"),
 )
 

@@ -14,13 +14,13 @@ from grader import paths
 from grader.sandbox.protocol import PARAM_NAMES, ProtocolError, TooLarge
 from grader.text import one_line
 
-OPS = ("construct", "estep", "mstep", "em_step")
+OPS = ("construct", "estep", "mstep", "em_run")
 # The stages a call goes through, in order (the worker announces each one before running it).
 STAGES_OF_OP = {
     "construct": ("construct",),
     "estep": ("construct", "set_params", "estep"),
     "mstep": ("construct", "set_params", "mstep"),
-    "em_step": ("construct", "set_params", "estep", "mstep"),
+    "em_run": ("construct", "set_params", "estep", "mstep"),
 }
 
 
@@ -80,6 +80,17 @@ def _str_dict(allowed, required=False):
     return check
 
 
+def _failure(value):
+    """em_run's {"iteration": int, "stage": estep|mstep|read, "error": str}."""
+    if type(value) is not dict or set(value) != {"iteration", "stage", "error"}:
+        raise ProtocolError("bad failure")
+    if type(value["iteration"]) is not int or not 0 < value["iteration"] < 10**6:
+        raise ProtocolError("bad failure iteration")
+    if value["stage"] not in ("estep", "mstep", "read"):
+        raise ProtocolError("bad failure stage")
+    return {"iteration": value["iteration"], "stage": value["stage"], "error": _str(value["error"])}
+
+
 # Per operation: value key -> (validator, required). Arrays: allowed names.
 _PARAM_ERRORS = (_str_dict(PARAM_NAMES), False)
 _VALUE_SCHEMAS = {
@@ -100,18 +111,18 @@ _VALUE_SCHEMAS = {
         "param_errors": _PARAM_ERRORS,
         "array_errors": (_str_dict(("X_after", "gammas_after")), False),
     },
-    "em_step": {
-        "result_type": (_str, True),
-        "result_shape": (_shape_or_none, True),
-        "param_errors": _PARAM_ERRORS,
-        "array_errors": (_str_dict(("gammas",)), False),
+    "em_run": {
+        "iterations_done": (_int_or_none, True),
+        "start_layouts": (_str_dict(PARAM_NAMES, required=True), True),
+        "layouts": (_str_dict(PARAM_NAMES, required=True), True),
+        "failure": (_failure, False),
     },
 }
 _ARRAY_NAMES = {
     "construct": set(PARAM_NAMES),
     "estep": {"result", "X_after", *PARAM_NAMES},
     "mstep": {"X_after", "gammas_after", *PARAM_NAMES},
-    "em_step": {"gammas", *PARAM_NAMES},
+    "em_run": set(PARAM_NAMES),
 }
 
 
@@ -162,8 +173,8 @@ def check_reply(op, call_id, header, arrays):
             key = "param_errors" if name in PARAM_NAMES else "array_errors"
             values.setdefault(key, {})[name] = f"too large to check: shape {array.shape}"
     for name in PARAM_NAMES:
-        if name in arrays and arrays[name].ndim != 1:
-            raise ProtocolError("parameters must come back raveled")
+        if name in arrays and arrays[name].ndim != (2 if op == "em_run" else 1):
+            raise ProtocolError("parameters must come back raveled (em_run: one row a step)")
     return "ok", "", values, arrays
 
 

@@ -10,10 +10,12 @@ Sequence: import numpy (module level, before ``main``) -> confine itself
 (grader/sandbox/confine.py) -> send ``ready`` with the confinement report -> import the
 submission once, as module ``gmm1d`` from the copy in the working directory -> send
 ``loaded`` -> serve one request at a time until the request pipe closes. If confinement
-fails, ``ready`` carries the error instead and the submission is never imported. Every call is
-stateless: ``GMM1D(k)``, set the parameters in the student's own style, call the method,
-reply. Before each piece of student code the worker sends a ``progress`` frame naming the
-stage, so that on a timeout the parent knows which method hung.
+fails, ``ready`` carries the error instead and the submission is never imported.
+
+Every call starts from a fresh ``GMM1D(k)`` with the parameters set in the student's own
+style; ``em_run`` then alternates the student's estep and mstep on that one model, as its
+own ``fit`` would. Before each piece of student code the worker sends a ``progress`` frame
+naming the stage, so that on a timeout the parent knows which method hung.
 
 Trust: none. Once the submission is imported it can replace anything here (this module,
 numpy, json, os.write) or write its own frames to the reply fd, so the parent validates
@@ -33,118 +35,23 @@ import sys
 import numpy as np
 
 from grader.sandbox import confine, protocol
+from grader.sandbox.describe import (
+    MISSING,
+    collect_array,
+    collect_params,
+    describe_exception,
+    describe_value,
+    raw_shape,
+    read_param,
+    styled,
+    to_float_array,
+    type_name,
+)
 from grader.sandbox.protocol import PARAM_NAMES
 from grader.text import one_line
 
-MAX_MESSAGE_CHARS = 300
-MAX_TYPE_CHARS = 160
 MAX_CLASSES = 20
 MAX_REQUEST_BYTES = 1 << 31  # requests come from the trusted parent
-
-
-# --- describing student objects ----------------------------------------------------------
-
-
-def type_name(cls):
-    """'numpy.ndarray', 'list', 'NoneType', 'gmm1d.Foo', 'subclass of numpy.ndarray (m.N)'."""
-    try:
-        module = type.__dict__["__module__"].__get__(cls)
-        name = type.__dict__["__qualname__"].__get__(cls)
-        name = name if module == "builtins" else f"{module}.{name}"
-        if issubclass(cls, np.ndarray) and cls is not np.ndarray:
-            name = f"subclass of numpy.ndarray ({name})"
-        return one_line(name, MAX_TYPE_CHARS)
-    except BaseException:
-        return "(unknown type)"
-
-
-def describe_value(value):
-    """'ndarray (3, 1)', 'list of 3', 'tuple of 3', or the type name."""
-    cls = type(value)
-    try:
-        if issubclass(cls, np.ndarray):
-            shape = tuple(np.ndarray.shape.__get__(value))
-            prefix = "ndarray" if cls is np.ndarray else type_name(cls)
-            return f"{prefix} {shape}"
-        if issubclass(cls, list):
-            return f"list of {list.__len__(value)}"
-        if issubclass(cls, tuple):
-            return f"tuple of {tuple.__len__(value)}"
-    except BaseException:
-        pass
-    return type_name(cls)
-
-
-def raw_shape(value):
-    """np.shape of a result that has one (arrays, lists, tuples, numbers), else None."""
-    cls = type(value)
-    try:
-        if issubclass(cls, np.ndarray):
-            return [int(d) for d in np.ndarray.shape.__get__(value)]
-        if issubclass(cls, (list, tuple)):
-            return [int(d) for d in np.shape(value)]
-        if issubclass(cls, (int, float, np.number, np.bool_)):
-            return []
-    except BaseException:
-        pass
-    return None
-
-
-def to_float_array(value):
-    """(float64 ndarray, None) or (None, why not): ``np.array(value, float)`` done carefully.
-
-    None, strings, bytes and dicts are refused rather than converted (numpy would turn None
-    into nan and "1.5" into 1.5); complex arrays are refused rather than silently losing
-    their imaginary part; an ndarray subclass is read through the base class so its own
-    ``__array__``/``view`` overrides are not consulted.
-    """
-    cls = type(value)
-    if value is None or issubclass(cls, (str, bytes, dict)):
-        return None, f"it is {type_name(cls)}, not an array"
-    try:
-        if issubclass(cls, np.ndarray):
-            value = np.ndarray.view(value, np.ndarray)
-            if value.dtype.kind == "c":
-                return None, "it holds complex numbers"
-        array = np.array(value, dtype=np.float64)
-        if type(array) is not np.ndarray:
-            array = np.ndarray.view(array, np.ndarray)
-        return array, None
-    except BaseException as exc:
-        return None, "it could not be converted to a float array (" + describe_exception(exc) + ")"
-
-
-def describe_exception(exc, filename=None):
-    """'ValueError: X must be 2-D (gmm1d.py, line 42, in estep)'.
-
-    The location is the deepest traceback frame in ``filename`` (the submission), so an
-    error raised inside numpy on the student's behalf points at the student's line.
-    SyntaxError already names its file and line in its message.
-    """
-    try:
-        name = type(exc).__name__
-    except BaseException:
-        name = "Exception"
-    try:
-        message = str(exc)
-    except BaseException:
-        message = "(the exception's message could not be shown)"
-    text = f"{name}: {one_line(message, 220)}" if message else name
-    if filename and not isinstance(exc, SyntaxError):
-        location = None
-        try:
-            tb = exc.__traceback__
-            while tb is not None:
-                code = tb.tb_frame.f_code
-                if code.co_filename == filename:
-                    base = os.path.basename(filename)
-                    location = f"{base}, line {tb.tb_lineno}, in {code.co_name}"
-                tb = tb.tb_next
-        except BaseException:
-            pass
-        if location:
-            text += f" ({location})"
-    return one_line(text, MAX_MESSAGE_CHARS)
 
 
 # --- the submission ----------------------------------------------------------------------
@@ -190,75 +97,6 @@ def load_submission(path, class_name):
     return found, {"status": "ok", "classes": classes}
 
 
-def styled(current, values, k):
-    """``values`` ((k,) float64) in the style the constructor used for ``current``.
-
-    list -> list of floats, keeping a (k, 1) or (1, k) nesting ([[p1], [p2]] from
-    ``.tolist()`` of a column); tuple -> the same with tuples; ndarray with k elements ->
-    same shape; anything else -> a (k, 1) column.
-    """
-    cls = type(current)
-    for kind in (list, tuple):
-        if issubclass(cls, kind):
-            return kind(_nested_like(current, [float(v) for v in values], kind))
-    if issubclass(cls, np.ndarray) and np.ndarray.size.__get__(current) == k:
-        return np.array(values, dtype=float).reshape(tuple(np.ndarray.shape.__get__(current)))
-    return np.array(values, dtype=float).reshape(k, 1)
-
-
-def _nested_like(current, flat, kind):
-    """``flat`` as a column [[a], [b], ...] or a row [[a, b, ...]] when ``current`` (a list or
-    tuple) is nested that way; else ``flat``. Plain ``type`` checks: no student code runs."""
-    k = len(flat)
-    try:
-        items = list(kind.__iter__(current))
-        inner = [type(item) in (list, tuple) for item in items]
-        if len(items) == k and all(inner) and all(len(item) == 1 for item in items):
-            return [type(item)([v]) for item, v in zip(items, flat)]
-        if len(items) == 1 and inner[0] and len(items[0]) == k and k != 1:
-            return [type(items[0])(flat)]
-    except BaseException:
-        pass
-    return flat
-
-
-class _Missing:
-    pass
-
-
-def read_param(model, name):
-    """(value or _Missing, error or None), never raising."""
-    try:
-        return getattr(model, name), None
-    except AttributeError:
-        return _Missing, f"GMM1D has no attribute {name}"
-    except BaseException as exc:
-        return _Missing, "reading it raised " + describe_exception(exc)
-
-
-def collect_params(model, arrays, values):
-    """Put the model's parameters, raveled float64, in ``arrays``; problems in values."""
-    errors = {}
-    for name in PARAM_NAMES:
-        value, error = read_param(model, name)
-        if error is None:
-            array, error = to_float_array(value)
-            if array is not None:
-                arrays[name] = array.ravel()
-        if error is not None:
-            errors[name] = one_line(error, MAX_MESSAGE_CHARS)
-    if errors:
-        values["param_errors"] = errors
-
-
-def collect_array(name, value, arrays, values):
-    array, error = to_float_array(value)
-    if array is not None:
-        arrays[name] = array
-    else:
-        values.setdefault("array_errors", {})[name] = one_line(error, MAX_MESSAGE_CHARS)
-
-
 # --- serving -----------------------------------------------------------------------------
 
 
@@ -291,7 +129,7 @@ class Worker:
         X_copy = None if X is None else X.copy()
         gammas_copy = arrays["gammas"].copy() if "gammas" in arrays else None
         stage = "construct"
-        result = None
+        values, out = {}, {}
         try:
             self.progress(stage)
             model = self.cls(k)
@@ -301,56 +139,99 @@ class Worker:
                 for name in PARAM_NAMES:
                     current, _ = read_param(model, name)
                     setattr(model, name, styled(current, arrays[name], k))
-            if op in ("estep", "em_step"):
+            if op == "estep":
                 stage = "estep"
                 self.progress(stage)
                 result = model.estep(X_copy)
-            if op in ("mstep", "em_step"):
+            if op == "mstep":
                 stage = "mstep"
                 self.progress(stage)
-                gammas_arg = gammas_copy if op == "mstep" else result
-                returned = model.mstep(X_copy, gammas_arg)
+                returned = model.mstep(X_copy, gammas_copy)
         except BaseException as exc:
             error = describe_exception(exc, self.path)
             self.flush_output()
             return {"kind": "exception", "error": error, "values": {"stage": stage}}, {}
 
-        values, out = {}, {}
         if op == "construct":
-            num, _ = read_param(model, "num_gaussians")
-            values["num_gaussians"] = None
-            try:  # an int subclass may override __int__ and friends
-                if issubclass(type(num), (int, np.integer)) and not issubclass(
-                    type(num), (bool, np.bool_)
-                ):
-                    number = int(num)
-                    if type(number) is int and abs(number) < 2**62:
-                        values["num_gaussians"] = number
-            except BaseException:
-                pass
-            try:
-                values["num_gaussians_repr"] = (
-                    "(missing)" if num is _Missing else one_line(repr(num), 100)
-                )
-            except BaseException:
-                values["num_gaussians_repr"] = "(repr failed)"
-            values["param_types"] = {
-                name: "missing" if value is _Missing else describe_value(value)
-                for name, value in ((n, read_param(model, n)[0]) for n in PARAM_NAMES)
-            }
-        if op in ("estep", "em_step"):
+            self.describe_model(model, values)
+        if op == "estep":
             values["result_type"] = type_name(type(result))
             values["result_shape"] = raw_shape(result)
-            collect_array("result" if op == "estep" else "gammas", result, out, values)
+            collect_array("result", result, out, values)
         if op == "mstep":
             values["returned_type"] = type_name(type(returned))
             collect_array("gammas_after", gammas_copy, out, values)
         if op in ("estep", "mstep"):
             collect_array("X_after", X_copy, out, values)
-        collect_params(model, out, values)
+        if op == "em_run":
+            self.em_run(model, X_copy, k, int(header["iterations"]), values, out)
+        else:
+            collect_params(model, out, values)
         self.flush_output()
         self.fit_reply(out, values)
         return {"kind": "ok", "error": "", "values": values}, out
+
+    @staticmethod
+    def describe_model(model, values):
+        num, _ = read_param(model, "num_gaussians")
+        values["num_gaussians"] = None
+        try:  # an int subclass may override __int__ and friends
+            cls = type(num)
+            if issubclass(cls, (int, np.integer)) and not issubclass(cls, (bool, np.bool_)):
+                number = int(num)
+                if type(number) is int and abs(number) < 2**62:
+                    values["num_gaussians"] = number
+        except BaseException:
+            pass
+        try:
+            shown = "(missing)" if num is MISSING else one_line(repr(num), 100)
+        except BaseException:
+            shown = "(repr failed)"
+        values["num_gaussians_repr"] = shown
+        values["param_types"] = {
+            name: "missing" if value is MISSING else describe_value(value)
+            for name, value in ((n, read_param(model, n)[0]) for n in PARAM_NAMES)
+        }
+
+    def em_run(self, model, X, k, iterations, values, out):
+        """EM as the student's own code runs it: one model, its estep's answer handed to its
+        mstep, the parameters left exactly as its mstep stored them, ``iterations`` times.
+        After each M-step the parameters are read back (any k-element layout) for the grader
+        to judge; the run stops at the first exception or unreadable parameter."""
+        layouts = {name: describe_value(read_param(model, name)[0]) for name in PARAM_NAMES}
+        values["start_layouts"] = dict(layouts)
+        trajectory = {name: [] for name in PARAM_NAMES}
+        for iteration in range(1, iterations + 1):
+            stage = "estep"
+            try:
+                self.progress(stage)
+                gammas = model.estep(X)
+                stage = "mstep"
+                self.progress(stage)
+                model.mstep(X, gammas)
+            except BaseException as exc:
+                error = describe_exception(exc, self.path)
+                values["failure"] = {"iteration": iteration, "stage": stage, "error": error}
+                break
+            current = {name: read_param(model, name) for name in PARAM_NAMES}
+            layouts = {name: describe_value(value) for name, (value, _) in current.items()}
+            read = {}
+            for name, (value, error) in current.items():
+                array, error = (None, error) if error else to_float_array(value)
+                if array is not None and array.size != k:
+                    error = f"self.{name} holds {array.size} numbers, expected {k}"
+                if error:
+                    values["failure"] = {"iteration": iteration, "stage": "read", "error": error}
+                    break
+                read[name] = array.ravel()
+            if len(read) < len(PARAM_NAMES):
+                break
+            for name in PARAM_NAMES:
+                trajectory[name].append(read[name])
+        values["layouts"] = layouts  # as the last M-step stored them (what failed saw)
+        values["iterations_done"] = len(trajectory["priors"])
+        for name in PARAM_NAMES:
+            out[name] = np.array(trajectory[name], dtype=float).reshape(-1, k)
 
     def fit_reply(self, arrays, values):
         """Drop the largest arrays until the reply fits the parent's size cap."""
