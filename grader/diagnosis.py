@@ -27,7 +27,6 @@ TRANSPOSED = _mistake(
     "transposed",
     "your E-step returns the transpose, shape (k, n); rows must be points, columns clusters",
 )
-NOT_NDARRAY = _mistake("not_ndarray", "return a numpy ndarray (np.array(...)), not a list or tuple")
 PRIORS_IGNORED = _mistake(
     "priors_ignored",
     "your posteriors match what you get when the priors are left out: "
@@ -83,6 +82,36 @@ LOGLIK_DECREASED = _mistake(
     "the log-likelihood fell during EM, which correct EM in float64 never does (if you compute "
     "in float32, rounding alone can make it dip near convergence)",
 )
+SQRT_VARIANCE_IN_DENSITY = _mistake(
+    "sqrt_variance_in_density",
+    "your E-step's density uses the standard deviation sqrt(var) where the variance belongs: "
+    "N(x | mu, var) = exp(-(x - mu)^2 / (2 var)) / sqrt(2 pi var), with var = self.variances",
+)
+LOG_POSTERIORS = _mistake(
+    "log_posteriors",
+    "your E-step returns log-probabilities (each at most 0): return the probabilities "
+    "themselves (np.exp of your log values)",
+)
+MEANS_VARIANCES_SWAPPED = _mistake(
+    "means_variances_swapped",
+    "your M-step stores the new variances in self.mus and the new means in self.variances: "
+    "swap them",
+)
+NONPOSITIVE_VARIANCE = _mistake(
+    "nonpositive_variance",
+    "a variance must be positive: a squared deviation is never negative, so check the "
+    "formula (and that the means are not stored in self.variances)",
+)
+VARIANCE_FROM_WRONG_MEANS = _mistake(
+    "variance_from_wrong_means",
+    "your variances are right for the means you stored, but those means are wrong: fix the "
+    "means first",
+)
+CLUSTERS_NOT_UPDATED = _mistake(
+    "clusters_not_updated",
+    "some clusters keep the values they had before mstep (named above): your loop must "
+    "update every cluster j = 0 .. k - 1 (check its range)",
+)
 
 
 def shape_mistakes(shape, n, k) -> list:
@@ -100,12 +129,40 @@ def size_mistakes(size, k) -> list:
     return [TWO_CLUSTERS] if size == 2 and k != 2 else []
 
 
-def k_pattern_mistakes(failed_k, all_k) -> list:
-    """Failing exactly the cases with k != 2 means the code was written for two clusters."""
+def reconcile_k(mistakes, failed_k, all_k) -> list:
+    """``mistakes`` seen case by case, reconciled with the pattern of failing k: failing
+    exactly the cases with k != 2 means the code was written for two clusters; failing the
+    k = 2 case too means it was not (a loop that stops one cluster short looks the same for
+    k = 3, but fails k = 1 and 2 as well)."""
     failed_k, all_k = set(failed_k), set(all_k)
+    found = list(dict.fromkeys(mistakes))
     if 2 in all_k and 2 not in failed_k and failed_k == all_k - {2}:
-        return [TWO_CLUSTERS]
+        found.append(TWO_CLUSTERS)
+    elif 2 in failed_k:
+        found = [key for key in found if key != TWO_CLUSTERS]
+    return list(dict.fromkeys(found))
+
+
+def stale_clusters(got, before, expected) -> list:
+    """1-based numbers of the clusters whose value ``got`` kept from ``before`` while every
+    other cluster got the right value (a loop that skips clusters); [] when that is not the
+    pattern."""
+    got, before, expected = (np.asarray(a, dtype=float).ravel() for a in (got, before, expected))
+    if not (got.shape == before.shape == expected.shape) or not np.all(np.isfinite(got)):
+        return []
+    right = np.isclose(got, expected, atol=_MATCH_ATOL, rtol=_MATCH_RTOL)
+    kept = np.isclose(got, before, atol=_MATCH_ATOL, rtol=_MATCH_RTOL) & ~right
+    if kept.any() and np.all(right | kept):
+        return [int(j) + 1 for j in np.flatnonzero(kept)]
     return []
+
+
+def changed_by(before, now) -> str:
+    """' (largest change 1e-12)' when the shown digits of ``before`` and ``now`` look alike."""
+    before, now = np.asarray(before, dtype=float), np.asarray(now, dtype=float)
+    if before.shape != now.shape:
+        return ""
+    return f" (largest change {float(np.max(np.abs(now - before))):.2g})"
 
 
 _MATCH_ATOL = 1e-5
@@ -140,6 +197,10 @@ def estep_mutants(X, priors, mus, variances) -> dict:
             WRONG_AXIS: joint / joint.sum(axis=0, keepdims=True),
             TRANSPOSED: _posterior(joint).T,
             STD_AS_VARIANCE: _posterior(priors * component_densities(X, mus, variances**2)),
+            SQRT_VARIANCE_IN_DENSITY: _posterior(
+                priors * component_densities(X, mus, np.sqrt(variances))
+            ),
+            LOG_POSTERIORS: np.log(_posterior(joint)),
         }
     if priors.size > 2:
         out[TWO_CLUSTERS] = _posterior(joint[:, :2])
@@ -177,12 +238,13 @@ def mle(X, gammas):
     return n_k / x.shape[0], mus, variances
 
 
-def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
+def mstep_mutants(X, gammas, before, recomputed_gammas, stored_mus=None) -> dict:
     """What each common M-step mistake stores, per parameter.
 
     ``before`` is the model's (priors, mus, variances) before the M-step;
     ``recomputed_gammas`` the posterior under ``before`` (what an M-step that runs its own
-    E-step would use). Returns {"priors": {key: [array, ...]}, "mus": {...}, "variances": {...}}:
+    E-step would use); ``stored_mus`` the means the student's M-step stored, when it stored
+    k of them. Returns {"priors": {key: [array, ...]}, "mus": {...}, "variances": {...}}:
     each mistake with every answer it can produce (dividing by n gives two variances, about
     the right mean or about the mean that was also divided by n).
     """
@@ -205,6 +267,12 @@ def mstep_mutants(X, gammas, before, recomputed_gammas) -> dict:
         }
     for name, value in zip(("priors", "mus", "variances"), mle(x, recomputed_gammas)):
         out[name][IGNORES_GIVEN_GAMMAS] = [value]
+    out["mus"][MEANS_VARIANCES_SWAPPED] = [variances]
+    out["variances"][MEANS_VARIANCES_SWAPPED] = [mus]
+    if stored_mus is not None and not matches(stored_mus, mus):
+        with np.errstate(all="ignore"):
+            about_stored = (gammas * (x - np.ravel(stored_mus)) ** 2).sum(axis=0) / n_k
+        out["variances"][VARIANCE_FROM_WRONG_MEANS] = [about_stored]
     if n_k.size > 2:
         # Hint-style code written for two clusters updates components 0 and 1 correctly
         # (each component's update reads only its own column) and leaves the rest as they were.
@@ -224,6 +292,12 @@ def diagnose_mstep(param, got, mutants) -> list:
         for key, candidates in mutants[param].items()
         if any(matches(got, c) for c in candidates)
     ]
+
+
+def variance_mistakes(got) -> list:
+    """What stored variances say on their own: a variance is never negative or zero."""
+    got = np.asarray(got, dtype=float)
+    return [NONPOSITIVE_VARIANCE] if np.any(got <= 0) else []
 
 
 def describe(keys) -> str:

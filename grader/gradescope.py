@@ -128,6 +128,8 @@ def find_submission(directory):
     )
     if files:
         note += f" Your upload contained: {_listing(files, directory)}."
+        if any(p.name == paths.HINT_FILENAME for p in files):
+            note += f" (`{paths.HINT_FILENAME}` is the course's two-cluster hint, not your lab.)"
     else:
         note += " Your upload was empty."
     note += f" Upload your finished `{wanted}`."

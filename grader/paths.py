@@ -15,6 +15,12 @@ CONFIG_PATH = PROJECT_ROOT / "grader" / "config.ini"
 
 SUBMISSION_FILENAME = "gmm1d.py"
 CLASS_NAME = "GMM1D"
+# The course's two-cluster hint (two_gaussian_1dgm.py), which students sometimes upload.
+HINT_FILENAME = "two_gaussian_1dgm.py"
+HINT_CLASS_NAME = "TwoGaussian1DGM"
+# What a submission may import besides Python's standard library: requirements.txt's
+# runtime packages that student code can use (gradescope-utils is the grader's alone).
+PROVIDED_PACKAGES = ("numpy", "scipy", "matplotlib")
 
 # As root, student code runs under a throwaway uid per Sandbox, at or above SANDBOX_UID_BASE
 # (grader/sandbox.py, sandbox_account); no account exists for it. SANDBOX_USER is the named

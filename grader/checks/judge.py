@@ -111,9 +111,10 @@ def over_cases(case_list, judge, k_of=lambda case: case.params.k):
             failures.append((case, exc))
     if not failures:
         return
-    mistakes = [m for _, exc in failures for m in exc.mistakes]
     failed_k = {k_of(case) for case, _ in failures}
-    mistakes += diagnosis.k_pattern_mistakes(failed_k, {k_of(case) for case in case_list})
+    mistakes = diagnosis.reconcile_k(
+        [m for _, exc in failures for m in exc.mistakes], failed_k, {k_of(c) for c in case_list}
+    )
     feedback = failures[0][1].feedback
     if len(failures) > 1:
         ks = ", ".join(str(k) for k in sorted(failed_k))

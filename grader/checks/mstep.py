@@ -4,7 +4,7 @@ uses the gammas it is given without changing its inputs."""
 import numpy as np
 
 from grader import cases, diagnosis
-from grader.checks.judge import LABELS, close, fmt, need, over_cases, params_after
+from grader.checks.judge import LABELS, close, fmt, need, over_cases, param_after
 from grader.checks.registry import Fail, check
 from grader.sandbox.protocol import PARAM_NAMES
 
@@ -19,22 +19,34 @@ def _mstep_results(ctx):
 
 
 def _check_param(ctx, name):
+    """Judge one parameter of every M-step case; the others are their own checks' business
+    (a wrong size or value of one parameter fails only that parameter's check)."""
     label = LABELS[name]
     replies = {id(case): reply for case, reply in _mstep_results(ctx)}
 
     def judge(case):
+        k = case.params.k
         reply = need(replies[id(case)], case.name)
-        after = params_after(reply, case.params.k, f"{case.name}, after mstep")
-        got = getattr(after, name)
+        got = param_after(reply, name, k, f"{case.name}, after mstep")
         expected = getattr(ctx.ref_mstep(case.params, case.X, case.gammas), name)
-        if not close(got, expected):
-            recomputed = ctx.ref_estep(case.params, case.X)
-            before = (case.params.priors, case.params.mus, case.params.variances)
-            mutants = diagnosis.mstep_mutants(case.X, case.gammas, before, recomputed)
-            raise Fail(
-                f"{case.name}: expected {label} {fmt(expected)}, got {fmt(got)}",
-                diagnosis.diagnose_mstep(name, got, mutants),
-            )
+        if close(got, expected):
+            return
+        before = (case.params.priors, case.params.mus, case.params.variances)
+        stored_mus = reply.arrays.get("mus")
+        stored_mus = stored_mus.ravel() if stored_mus is not None and stored_mus.size == k else None
+        mutants = diagnosis.mstep_mutants(
+            case.X, case.gammas, before, ctx.ref_estep(case.params, case.X), stored_mus
+        )
+        mistakes = diagnosis.diagnose_mstep(name, got, mutants)
+        message = f"{case.name}: expected {label} {fmt(expected)}, got {fmt(got)}"
+        stale = diagnosis.stale_clusters(got, getattr(case.params, name), expected)
+        if stale:
+            which = ", ".join(str(j) for j in stale)
+            message += f"\n(cluster {which} of {k} kept the {label} it had before mstep)"
+            mistakes.append(diagnosis.CLUSTERS_NOT_UPDATED)
+        if name == "variances":
+            mistakes += diagnosis.variance_mistakes(got)
+        raise Fail(message, mistakes)
 
     over_cases([case for case, _ in _mstep_results(ctx)], judge)
     return f"{label.capitalize()} match the maximum-likelihood update for k = 1..6."
@@ -64,7 +76,11 @@ def mstep_variances(ctx):
     "mstep_inputs",
     "M-step uses the gammas it is given and leaves its inputs unchanged",
     points=5,
-    requires=("mstep_priors", "mstep_means", "mstep_variances"),
+    # Priors alone are one line (gammas.mean(axis=0)): the means or the variances show that
+    # mstep computes from X and the gammas.
+    requires=("mstep_means", "mstep_variances"),
+    requires_reason="an M-step has no side effects worth points until it computes means or "
+    "variances right",
     proves="the result follows the `gammas` passed in; `X` and `gammas` are not modified",
 )
 def mstep_inputs(ctx):

@@ -24,6 +24,7 @@ class Check:
     visibility: str  # default; config.ini may override
     run: object  # function(ctx) -> feedback of a pass; raises Fail
     requires: tuple = ()  # points count only once one of these checks has passed
+    requires_reason: str = ""  # why, for the feedback of a pass whose points wait
     gate: bool = False  # when it fails, no later check runs (their inputs would be meaningless)
     proves: str = ""  # what passing shows, for the handout's table
 
@@ -31,12 +32,25 @@ class Check:
 REGISTRY: dict = {}  # id -> Check, in grading order
 
 
-def check(check_id, title, *, points, visibility="visible", requires=(), gate=False, proves=""):
+def check(
+    check_id,
+    title,
+    *,
+    points,
+    visibility="visible",
+    requires=(),
+    requires_reason="",
+    gate=False,
+    proves="",
+):
     """Register the decorated function as check ``check_id`` (see the module docstring)."""
     if visibility not in VISIBILITIES:
         raise ValueError(
             f"check {check_id}: visibility {visibility!r} is not one of {VISIBILITIES}"
         )
+
+    if requires and not requires_reason:
+        raise ValueError(f"check {check_id}: say why its points wait (requires_reason)")
 
     def register(func):
         if check_id in REGISTRY:
@@ -45,7 +59,15 @@ def check(check_id, title, *, points, visibility="visible", requires=(), gate=Fa
         if unknown:  # a check can only wait for one that runs before it
             raise ValueError(f"check {check_id} requires {unknown}, not declared before it")
         REGISTRY[check_id] = Check(
-            check_id, title, float(points), visibility, func, tuple(requires), gate, proves
+            check_id,
+            title,
+            float(points),
+            visibility,
+            func,
+            tuple(requires),
+            requires_reason,
+            gate,
+            proves,
         )
         return func
 

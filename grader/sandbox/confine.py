@@ -10,12 +10,13 @@ on a laptop) with a *plan* (grader/sandbox/isolation.py). :func:`apply` then, ir
    capability, CAP_DAC_READ_SEARCH (read and traverse despite file modes), and only when
    Landlock's allow-list below bounds it: without Landlock that would open every file.
 2. **Dies with the grader** (PR_SET_PDEATHSIG, set after the uid switch, which clears it).
-3. **Resource limits**: address space, CPU, file size, open files, no core dumps, no new
-   processes or threads (RLIMIT_NPROC 0 for this uid), no POSIX message queue bytes.
-4. **Landlock** (grader/sandbox/landlock.py): read and execute only the interpreter's own
+3. **Landlock** (grader/sandbox/landlock.py): read and execute only the interpreter's own
    tree (prefix, standard library, site-packages, the directories of its shared
    libraries), read its own /proc entries, write only its private directory (the working
-   directory); no TCP; no signals or abstract sockets outside its domain.
+   directory); no TCP; no signals or abstract sockets outside its domain. Then the
+   modules the plan preloads (matplotlib, when the submission mentions it).
+4. **Resource limits**: address space, CPU, file size, open files, no core dumps, no new
+   processes or threads (RLIMIT_NPROC 0 for this uid), no POSIX message queue bytes.
 5. **seccomp** (grader/sandbox/seccomp.py): the deny-list, last, so the steps above can use
    the calls it forbids.
 
@@ -144,6 +145,18 @@ def _set_limits(plan):
         resource.setrlimit(getattr(resource, "RLIMIT_" + name), (soft, hard))
 
 
+def _preload(modules):
+    """Import ``modules`` now, our code still, after Landlock (so what they find on disk is
+    what the submission will see) and before the limits: matplotlib builds its font cache
+    on first import with a timer thread, which RLIMIT_NPROC=0 would refuse. A module that
+    is missing is left for the submission's own import to report."""
+    for name in modules:
+        try:
+            __import__(name)
+        except Exception:  # noqa: BLE001 - the submission's import will say what is wrong
+            pass
+
+
 def apply(plan):
     """Confine this process as ``plan`` says; returns the report (see the module docstring).
     Raises ConfineError (or OSError) when a layer the kernel offers could not be applied."""
@@ -167,7 +180,6 @@ def apply(plan):
             handle.write("1000")
     except OSError:
         pass
-    _set_limits(plan)
     landlock_started = time.perf_counter()
     if abi:
         rules = {root: landlock.READ for root in roots + list(SYSTEM_LIBRARY_DIRS)}
@@ -176,13 +188,16 @@ def apply(plan):
         rules[os.getcwd()] = landlock.PRIVATE
         report["landlock"] = landlock.restrict(rules, abi)
         report["read_roots"] = roots
+    landlock_ended = time.perf_counter()
+    _preload(plan.get("preload", ()))
+    _set_limits(plan)
     seccomp_started = time.perf_counter()
     if use_seccomp:
         report["seccomp"] = seccomp.install()
     ended = time.perf_counter()
     # What the kernel layers cost this start (make bench reports the medians).
     report["seconds"] = {
-        "landlock": seccomp_started - landlock_started,
+        "landlock": landlock_ended - landlock_started,
         "seccomp": seccomp_seconds + ended - seccomp_started,
         "all": ended - started,
     }

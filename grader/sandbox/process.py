@@ -131,7 +131,7 @@ def spawn(python, limits, account, support, source):
             os.close(fd)
         cleanup.remove_tree(private_dir)
         raise SandboxError(f"cannot create pipes for the sandbox worker: {exc}") from None
-    plan = isolation.make_plan(limits, account, support)
+    plan = isolation.make_plan(limits, account, support, source)
     argv = [
         # -B: -I ignores PYTHONDONTWRITEBYTECODE, and no __pycache__ should appear in the
         # submission's directory.

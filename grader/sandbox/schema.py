@@ -8,6 +8,7 @@ name checked against what that call may return. Frames themselves (sizes, strict
 plain numeric arrays) are checked one layer down, in grader/sandbox/protocol.py.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from grader import paths
@@ -178,6 +179,21 @@ def check_reply(op, call_id, header, arrays):
     return "ok", "", values, arrays
 
 
+_MISSING_MODULE = re.compile(r"^ModuleNotFoundError: No module named '([A-Za-z0-9_.]{1,80})'")
+
+
+def _missing_module_advice(error):
+    """What to do about an import the grader cannot satisfy ("" for other errors)."""
+    found = _MISSING_MODULE.match(error)
+    if not found:
+        return ""
+    provided = ", ".join(paths.PROVIDED_PACKAGES)
+    return (
+        f". The grader provides Python's standard library and {provided} only: remove "
+        f"the import of {found.group(1)} (and the code that needs it)"
+    )
+
+
 def loaded_message(header):
     """None if the "loaded" frame says the import worked, else the load_error text."""
     name, cls = paths.SUBMISSION_FILENAME, paths.CLASS_NAME
@@ -189,8 +205,14 @@ def loaded_message(header):
     if status == "ok":
         return None
     if status == "import_error" and type(header.get("error")) is str:
-        return f"importing {name} failed: {one_line(header['error'])}"
+        error = one_line(header["error"])
+        return f"importing {name} failed: {error}{_missing_module_advice(error)}"
     if status == "no_class":
+        if paths.HINT_CLASS_NAME in classes:
+            return (
+                f"this is the course's two-cluster hint ({paths.HINT_FILENAME}, class "
+                f"{paths.HINT_CLASS_NAME}), not your lab: upload your finished {name}"
+            )
         return f"{name} defines no class {cls} (classes found: {found})"
     if status == "not_a_class" and type(header.get("found_type")) is str:
         found_type = one_line(header["found_type"], 80)
