@@ -212,7 +212,7 @@ class Uninitialised(Ref):
 def test_uninitialised_memory_earns_no_shape_points():
     outcomes = outcomes_for(Uninitialised)
     assert "estep_shape" in failed(outcomes)
-    assert "every entry must be a finite number" in outcomes["estep_shape"].feedback
+    assert "every entry must be a probability" in outcomes["estep_shape"].feedback
 
 
 class MutatesX(Ref):

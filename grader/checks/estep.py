@@ -19,9 +19,9 @@ from grader.sandbox.protocol import PARAM_NAMES
 
 @check(
     "estep_shape",
-    "E-step returns an array of shape (n, k) with finite entries",
+    "E-step returns an (n, k) array of probabilities",
     points=10,
-    proves="`estep` returns a numpy array of shape (n, k), every entry a finite number",
+    proves="`estep` returns an array of shape (n, k) whose entries are finite numbers in [0, 1]",
 )
 def estep_shape(ctx):
     kinds = set()
@@ -30,10 +30,16 @@ def estep_shape(ctx):
         n, k = case.X.shape[0], case.params.k
         reply = need(ctx.estep(case.params, case.X), case.name)
         got = result(reply, n, k, case.name)
-        if not np.all(np.isfinite(got)):  # uninitialised memory (np.empty) is not an answer
-            row = int(np.argmax(~np.isfinite(got).all(axis=1)))
-            raise Fail(f"{case.name}: row {row} of what estep returned is {fmt(got[row])}: "
-                       "every entry must be a finite number")  # fmt: skip
+        # Uninitialised memory (np.empty) has the right shape but is not an answer.
+        bad = ~(np.isfinite(got) & (got >= -PMF_TOL) & (got <= 1 + PMF_TOL))
+        if bad.any():
+            row = int(np.argmax(bad.any(axis=1)))
+            p = case.params
+            raise Fail(
+                f"{case.name}: row {row} of what estep returned is {fmt(got[row])}: every "
+                "entry must be a probability, a finite number in [0, 1]",
+                diagnosis.diagnose_estep(got, case.X, p.priors, p.mus, p.variances),
+            )
         kinds.add(reply.values.get("result_type", ""))
 
     over_cases(cases.shape_cases(), judge)
