@@ -88,7 +88,7 @@ WORKED_EXAMPLE = EstepCase(
 )
 
 EXERCISE_EM = EmCase(
-    "the 5-point exercise data, k = 2",
+    'the 5 points of the exercise "EM Algorithm", k = 2',
     column([-1.0, 0.0, 4.0, 5.0, 6.0]),
     Params.of([0.5, 0.5], [6.0, 7.0], [1.0, 4.0]),
     iterations=30,
@@ -171,7 +171,7 @@ def _notebook_em():
     comp = (rng.uniform(size=40) >= 0.4).astype(int)
     x = rng.normal(np.array([-2.5, 3.5])[comp], 2.0)
     return EmCase(
-        "the 40-point two-component notebook data, k = 2",
+        "40 points from two Gaussians (means -2.5 and 3.5, variance 4), k = 2",
         column(x),
         Params.of([0.5, 0.5], [-0.5, 0.5], [1.0, 1.0]),
         iterations=30,

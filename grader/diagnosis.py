@@ -12,6 +12,7 @@ Shapes: ``X`` ``(n_samples, 1)``; parameters ``(n_components,)``; gammas and pos
 import numpy as np
 
 from grader.cases import component_densities
+from grader.feedback import escape
 
 # Every mistake the grader can name is declared here, once: its key (in results.json's
 # extra_data.mistakes, counted by the class report) and what the student is told.
@@ -301,5 +302,5 @@ def variance_mistakes(got) -> list:
 
 
 def describe(keys) -> str:
-    """Feedback lines for diagnosed mistakes (empty when none)."""
-    return "".join(f"\nLikely cause: {MISTAKES[key]}." for key in keys)
+    """Feedback paragraphs for diagnosed mistakes, in Markdown (empty when none)."""
+    return "".join(f"\n\n**Likely cause:** {escape(MISTAKES[key])}." for key in keys)

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from grader import paths
+from grader.feedback import code
 
 MAX_READ_BYTES = 1_000_000  # enough for any honest gmm1d.py; caps what a hostile upload costs us
 IGNORED_DIRS = {"__MACOSX", "__pycache__"}  # plus every dot-directory (.git, .ipynb_checkpoints)
@@ -76,7 +77,8 @@ def _preference(path: Path, directory: Path):
 
 
 def _listing(paths_, directory: Path) -> str:
-    names = [f"`{p.relative_to(directory)}`" for p in paths_[:MAX_LISTED]]
+    # Upload names are the student's: inline code, whatever characters they hold.
+    names = [code(str(p.relative_to(directory))) for p in paths_[:MAX_LISTED]]
     more = len(paths_) - MAX_LISTED
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
@@ -111,7 +113,7 @@ def find_submission(directory):
     if candidates:
         chosen, others = candidates[0], candidates[1:]
         rel = chosen.relative_to(directory)
-        note = f"Graded `{rel}`"
+        note = f"Graded {code(str(rel))}"
         if str(rel) != wanted:
             note += f" (no file was named `{wanted}` at the top level of your upload)"
         note += "."

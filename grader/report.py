@@ -16,6 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from grader.feedback import fenced, plain
 from grader.strictjson import finite
 from grader.text import block
 
@@ -25,10 +26,12 @@ MAX_FILE_BYTES = 1_000_000
 
 
 def test_text(outcome) -> str:
-    """What a check's test says: its feedback, then what the student's code printed."""
+    """What a check's test says, in Markdown: its feedback, then what the student's code
+    printed, as a code block (where none of it can read as Markdown)."""
     text = outcome.feedback
     if outcome.output:
-        text += "\n\nYour code printed:\n" + outcome.output
+        room = TEST_OUTPUT_CHARS - len(text) - 100
+        text += "\n\nYour code printed:\n\n" + fenced(block(outcome.output, max(room, 500)))
     return block(text, TEST_OUTPUT_CHARS)
 
 
@@ -46,6 +49,7 @@ def complete(json_data, outcomes, *, output, execution_time, visibility, stdout_
         test["max_score"] = max(0.0, finite(test.get("max_score")) or 0.0)
         test["score"] = min(max(0.0, finite(test.get("score")) or 0.0), test["max_score"])
         test["output"] = block(test.get("output", "").rstrip("\n"), TEST_OUTPUT_CHARS)
+        test["output_format"] = "md"
         test["extra_data"] = {
             "check": check_id,
             "mistakes": list(outcome.mistakes) if outcome else [],
@@ -54,6 +58,7 @@ def complete(json_data, outcomes, *, output, execution_time, visibility, stdout_
     json_data["score"] = float(sum(t["score"] for t in tests))
     json_data["execution_time"] = round(max(0.0, finite(execution_time) or 0.0), 3)
     json_data["output"] = block(output, TOP_OUTPUT_CHARS)
+    json_data["output_format"] = "md"
     json_data["visibility"] = visibility
     json_data["stdout_visibility"] = stdout_visibility
     json_data.pop("leaderboard", None)  # no leaderboard in this lab
@@ -105,7 +110,7 @@ def write_atomic(path, data) -> None:
 
 
 def _first_line(text, width) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
+    line = plain(text.strip().splitlines()[0]) if text.strip() else ""
     return line if len(line) <= width else line[: width - 3] + "..."
 
 

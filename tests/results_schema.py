@@ -17,6 +17,7 @@ MAX_FILE_BYTES = 1_000_000  # Gradescope itself copes with more; a results file 
 MAX_OUTPUT_CHARS = 20_000  # ours; Gradescope truncates at about 100,000
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 STATUSES = ("passed", "failed")
+OUTPUT_FORMATS = ("text", "html", "simple_format", "md", "ansi")  # Gradescope's documented ones
 SUM_TOLERANCE = 1e-9
 
 
@@ -51,6 +52,8 @@ def _test_problems(index, test):
         found.append(f"{where}.status {test.get('status')!r:.80} not in {STATUSES}")
     if test.get("visibility") not in VISIBILITIES:
         found.append(f"{where}.visibility {test.get('visibility')!r:.80} not in {VISIBILITIES}")
+    if "output_format" in test and test["output_format"] not in OUTPUT_FORMATS:
+        found.append(f"{where}.output_format {test['output_format']!r:.80} not in {OUTPUT_FORMATS}")
     return found
 
 
@@ -80,6 +83,8 @@ def problems(raw_bytes):
         found.append(
             f"top-level output has {len(data['output'])} characters (cap {MAX_OUTPUT_CHARS})"
         )
+    if "output_format" in data and data["output_format"] not in OUTPUT_FORMATS:
+        found.append(f"top-level output_format {data['output_format']!r:.80} not accepted")
     if "visibility" in data and data["visibility"] not in VISIBILITIES:
         found.append(f"top-level visibility {data['visibility']!r:.80} not in {VISIBILITIES}")
     tests = data.get("tests")

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from grader import checks, diagnosis
+from grader.feedback import plain
 
 ROOT = Path(__file__).resolve().parent / "submissions"
 KINDS = ("correct", "buggy", "hostile")
@@ -18,7 +19,7 @@ KEYS = {
     "why": "the bug or attack, and why exactly these checks fail (written from the bug)",
     "fails": "ids of the checks that must fail (any order)",
     "mistakes": "check id -> mistake keys that check's feedback must name",
-    "output_contains": "check id -> texts its feedback must contain",
+    "output_contains": "check id -> texts its feedback must contain (as read: Markdown off)",
     "leftover_markers": "texts no live process may show afterwards (processes it started)",
     "sandbox_without": "kernel layers turned off for it (GMM1D_SANDBOX_WITHOUT)",
     "root_only": "true: graded only as root (what it shows needs the uid layer)",
@@ -81,6 +82,6 @@ def verdict_mismatches(tests, exp, cfg) -> list:
         if missing:
             found.append(f"{check_id} does not name {missing} (it names {named})")
     for check_id, needles in exp.get("output_contains", {}).items():
-        output = by_check.get(check_id, {}).get("output", "")
+        output = plain(by_check.get(check_id, {}).get("output", ""))  # as a student reads it
         found += [f"{check_id}'s feedback lacks {n!r}" for n in needles if n not in output]
     return found

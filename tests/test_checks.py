@@ -194,7 +194,7 @@ def test_a_list_is_graded_as_an_array_and_the_note_asks_for_numpy():
     it: a list passes like an array, with a note."""
     outcomes = outcomes_for(_mutant_estep("not_ndarray"))
     assert failed(outcomes) == set()
-    assert "It returned a list, which was read as an array" in outcomes["estep_shape"].feedback
+    assert "It returned a `list`, which was read as an array" in outcomes["estep_shape"].feedback
 
 
 class Uninitialised(Ref):
@@ -316,12 +316,13 @@ def test_side_effect_generality_and_em_bugs(cls, must_fail, mistakes):
 
 def test_em_feedback_names_iteration_and_size_of_the_fall():
     feedback = outcomes_for(FallsOnBigData)["em_monotone"].feedback
-    assert "fell at iteration 1" in feedback and "(by " in feedback
+    assert "fell at iteration 1, by " in feedback
+    assert "- start: " in feedback and "- iteration 1: " in feedback and "**(fell)**" in feedback
 
 
 def test_worked_example_feedback_shows_expected_and_got():
     feedback = outcomes_for(_mutant_estep("std_as_variance"))["estep_example"].feedback
-    assert "expected [" in feedback and "got [" in feedback and "row " in feedback
+    assert "row " in feedback and "\n```\nexpected  [" in feedback and "\ngot       [" in feedback
 
 
 class NanMstep(Ref):
@@ -344,7 +345,7 @@ def test_nan_parameters_fail_mstep_inputs_too():
 def test_gate_feedback_points_at_check_1():
     outcome = outcomes_for(AlwaysTwo)["estep_values"]
     assert outcome.feedback.startswith(
-        "Not checked, because check 1 (loads) failed: GMM1D(1).num_gaussians is 2"
+        "Not checked, because check 1 (`loads`) failed: `GMM1D(1).num_gaussians` is `2`"
     )
 
 

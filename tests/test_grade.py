@@ -56,7 +56,7 @@ def test_placeholder_is_written_before_grading(tmp_path, monkeypatch):
         seen.update(json.loads((tmp_path / "r.json").read_text()))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(grade, "_run", boom)
+    monkeypatch.setattr(grade, "_finish", boom)  # killed just before the final write
     try:
         grade.grade_submission(None, tmp_path / "r.json")
     except KeyboardInterrupt:

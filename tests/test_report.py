@@ -49,14 +49,20 @@ def test_a_failed_check_scores_nothing_and_keeps_its_feedback_and_mistakes():
     assert data["score"] == 100 - checks.REGISTRY["estep_values"].points
 
 
-def test_student_output_follows_its_checks_feedback():
+def test_student_output_follows_its_checks_feedback_as_a_code_block():
     def run_check(check_id):
         printed = "hello from estep\n" if check_id == "estep_shape" else ""
+        if check_id == "estep_pmf":  # trying to break out of the block, and to format
+            printed = "```\n**bold** [link](http://x) <b>html</b>\n"
         return checks.Outcome(False, "fb", output=printed)
 
     tests = _graded(run_check)["tests"]
-    assert tests[1]["output"] == "fb\n\nYour code printed:\nhello from estep"
-    assert "Your code printed" not in tests[2]["output"]
+    assert tests[1]["output"] == "fb\n\nYour code printed:\n\n```\nhello from estep\n```"
+    assert tests[2]["output"] == (
+        "fb\n\nYour code printed:\n\n````\n```\n**bold** [link](http://x) <b>html</b>\n````"
+    )
+    assert "Your code printed" not in tests[3]["output"]
+    assert all(t["output_format"] == "md" for t in tests)
 
 
 def test_complete_mends_the_runners_known_flaws():

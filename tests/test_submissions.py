@@ -14,6 +14,7 @@ other gradings' files and processes.
 import configparser
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from grader import checks, config, paths
+from grader.feedback import plain
 from tests import results_schema, submission_fixtures
 from tests.sandbox_helpers import NEEDS_CAPABILITY, reachable_python
 
@@ -279,6 +281,21 @@ def test_submission(name, gradings):
     leaks = [text for text in outputs if str(REPO) in text]
     assert not leaks, f"feedback shows the grader's path {REPO}: {leaks[0][:300]!r}"
     assert not got["leftovers"], f"processes left behind: {got['leftovers']}\n{context}"
+    # Gradescope renders the feedback as Markdown, all of it.
+    assert results["output_format"] == "md" and all(t["output_format"] == "md" for t in tests)
+    for text in outputs:
+        ours = plain(text.split("Your code printed:")[0])  # not what the student printed
+        named = set(FILE_NAME.findall(ours)) - STUDENT_FILES - {source.name}
+        assert not named, f"feedback names files students do not have: {named}\n{context}"
+    if name.startswith("correct/"):  # a diagnosis is right or silent
+        named = {t["extra_data"]["check"]: t["extra_data"]["mistakes"] for t in tests}
+        assert not any(named.values()), f"a correct file was told of mistakes: {named}"
+        assert not any("Likely cause" in t["output"] for t in tests), context
+
+
+# Every file a student has: the handout zip's, and what they upload.
+STUDENT_FILES = {"gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md"}
+FILE_NAME = re.compile(r"[\w.-]+\.(?:py|md|json|ini|txt|csv|html|yml)\b")
 
 
 SHARED_PLACES = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")

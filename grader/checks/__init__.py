@@ -48,7 +48,7 @@ def run(check_id, ctx) -> Outcome:
         if REGISTRY[earlier].gate and outcome is not None and not outcome.passed:
             return Outcome(
                 False,
-                f"Not checked, because check {number(earlier)} ({earlier}) failed: "
+                f"Not checked, because check {number(earlier)} (`{earlier}`) failed: "
                 f"{outcome.feedback}",
             )
     try:
@@ -64,7 +64,7 @@ def run(check_id, ctx) -> Outcome:
         numbers = " or ".join(str(number(other)) for other in spec.requires)
         outcome.passed = False
         outcome.feedback += (
-            f"\nNot awarded yet: this check counts only once check {numbers} passes "
+            f"\n\n**Not awarded yet:** this check counts only once check {numbers} passes "
             f"({spec.requires_reason})."
         )
     done[check_id] = outcome

@@ -8,6 +8,7 @@ from grader import cases, diagnosis
 from grader.cases import Params
 from grader.checks.judge import LABELS, fmt, need
 from grader.checks.registry import Fail, check
+from grader.feedback import bullets, code
 from grader.sandbox.protocol import PARAM_NAMES
 
 LL_MATCH_RTOL = 1e-6  # EM trajectory vs the reference, relative to max(1, |ll|)
@@ -29,16 +30,31 @@ def _stopped(case, failure, values) -> str:
     """Where the student's own EM stopped, and how its mstep had stored the parameters."""
     it, stage, error = failure["iteration"], failure["stage"], failure["error"]
     if stage == "read":
-        text = f"{case.name}: after EM iteration {it}, {error}"
+        text = f"{case.name}: after EM iteration {it}, {code(error)}"
     else:
-        text = f"{case.name}: at EM iteration {it} your {stage} raised {error}"
+        text = f"{case.name}: at EM iteration {it} your `{stage}` raised {code(error)}"
     start, now = values.get("start_layouts", {}), values.get("layouts", {})
     changed = [name for name in PARAM_NAMES if now.get(name) != start.get(name)]
     if changed:
-        stored = ", ".join(f"{name} as {now[name]}" for name in changed)
-        made = ", ".join(start.get(name, "?") for name in changed)
-        text += f" (after your mstep stored {stored}; your constructor made {made})"
+        stored = ", ".join(f"`{name}` as {code(now[name])}" for name in changed)
+        made = ", ".join(code(start.get(name, "?")) for name in changed)
+        text += f" (after your `mstep` stored {stored}; your constructor made {made})"
     return text
+
+
+def _fall(case, lls, it) -> str:
+    """The log-likelihood around the iteration where it fell, as a list."""
+    first = max(0, it - 3)
+    items = [
+        f"iteration {i}: {lls[i]:.10g}" + (" **(fell)**" if i == it else "")
+        if i
+        else f"start: {lls[0]:.10g}"
+        for i in range(first, it + 1)
+    ]
+    return (
+        f"{case.name}: the log-likelihood fell at iteration {it}, by {lls[it - 1] - lls[it]:.3g}:"
+        "\n\n" + bullets(items)
+    )
 
 
 @check(
@@ -55,10 +71,12 @@ def em_monotone(ctx):
         done = reply.values.get("iterations_done", 0)
         ref = case.start
         previous = ctx.ref_loglik(case.start, case.X)
+        lls = [previous]
         for it in range(1, done + 1):
             mine = Params(*(reply.arrays[name][it - 1] for name in PARAM_NAMES))
             ref = ctx.ref_mstep(ref, case.X, ctx.ref_estep(ref, case.X))
             ll, ll_ref = ctx.ref_loglik(mine, case.X), ctx.ref_loglik(ref, case.X)
+            lls.append(ll)
             scale = max(1.0, abs(ll_ref))
             if not np.isfinite(ll):
                 raise Fail(
@@ -66,11 +84,7 @@ def em_monotone(ctx):
                     f"{fmt(mine.priors)}, means {fmt(mine.mus)}, variances {fmt(mine.variances)})"
                 )
             if ll < previous - LL_DROP_RTOL * scale:
-                raise Fail(
-                    f"{case.name}: the log-likelihood fell at iteration {it}, from "
-                    f"{previous:.10g} to {ll:.10g} (by {previous - ll:.3g})",
-                    [diagnosis.LOGLIK_DECREASED],
-                )
+                raise Fail(_fall(case, lls, it), [diagnosis.LOGLIK_DECREASED])
             if abs(ll - ll_ref) > LL_MATCH_RTOL * scale:
                 raise Fail(
                     f"{case.name}: after iteration {it} the log-likelihood is {ll:.10g}, the "
@@ -82,4 +96,4 @@ def em_monotone(ctx):
         summary.append(
             f"{case.name}: {case.iterations} iterations, final log-likelihood {previous:.6f}"
         )
-    return "The log-likelihood never decreased and followed the reference:\n" + "\n".join(summary)
+    return "The log-likelihood never decreased and followed the reference:\n\n" + bullets(summary)

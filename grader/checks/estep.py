@@ -14,6 +14,7 @@ from grader.checks.judge import (
     result,
 )
 from grader.checks.registry import Fail, check
+from grader.feedback import code, comparison, numbers
 from grader.sandbox.protocol import PARAM_NAMES
 
 
@@ -36,21 +37,24 @@ def estep_shape(ctx):
             row = int(np.argmax(bad.any(axis=1)))
             p = case.params
             raise Fail(
-                f"{case.name}: row {row} of what estep returned is {fmt(got[row])}: every "
+                f"{case.name}: row {row} of what `estep` returned is {fmt(got[row])}: every "
                 "entry must be a probability, a finite number in [0, 1]",
                 diagnosis.diagnose_estep(got, case.X, p.priors, p.mus, p.variances),
             )
         kinds.add(reply.values.get("result_type", ""))
 
     over_cases(cases.shape_cases(), judge)
-    message = "estep returns shape (n, k) for (n, k) = (7, 1), (40, 2), (100, 3), (25, 5)."
+    message = (
+        "`estep` returns probabilities of shape (n, k) for (n, k) = (7, 1), (40, 2), "
+        "(100, 3), (25, 5)."
+    )
     # What the worker reports about the type is only a courtesy (it is the submission's
     # process): arrays of any kind are graded alike, and this is a note, never a verdict.
     others = sorted(k for k in kinds if k != "numpy.ndarray" and "numpy.ndarray" not in k)
     if others:
         message += (
-            f" It returned a {others[0]}, which was read as an array; the lab asks for a "
-            "numpy array (np.array(...))."
+            f" It returned a {code(others[0])}, which was read as an array; the lab asks for "
+            "a numpy array (`np.array(...)`)."
         )
     return message
 
@@ -148,7 +152,7 @@ def estep_pure(ctx):
     reply = need(ctx.estep(case.params, case.X), case.name)
     X_after = reply.arrays.get("X_after")
     if X_after is None or X_after.shape != case.X.shape or not np.array_equal(X_after, case.X):
-        message = "estep changed its argument X (compare X before and after the call)"
+        message = "`estep` changed its argument `X` (compare `X` before and after the call)"
         raise Fail(message, [diagnosis.MUTATES_X])
     try:
         after = params_after(reply, case.params.k, "after estep")
@@ -157,8 +161,10 @@ def estep_pure(ctx):
     for name in PARAM_NAMES:
         before, now = getattr(case.params, name), getattr(after, name)
         if not np.array_equal(before, now):
-            message = f"estep changed self.{name} from {fmt(before)} to {fmt(now)}"
-            if fmt(before) == fmt(now):  # the digits shown hide the change: give its size
-                message += diagnosis.changed_by(before, now)
+            message = f"`estep` changed `self.{name}`:\n\n" + comparison(
+                [("before", before), ("after", now)]
+            )
+            if numbers(before) == numbers(now):  # the digits shown hide the change
+                message += "\n\n" + diagnosis.changed_by(before, now).strip(" ()") + "."
             raise Fail(message, [diagnosis.MUTATES_PARAMS])
-    return "estep left X and the model's parameters unchanged."
+    return "`estep` left `X` and the model's parameters unchanged."

@@ -11,6 +11,7 @@ import numpy as np
 from grader import diagnosis
 from grader.cases import Params
 from grader.checks.registry import Fail
+from grader.feedback import code, comparison, escape, numbers
 from grader.sandbox.protocol import PARAM_NAMES
 
 ATOL = 1e-6
@@ -22,10 +23,8 @@ _SANDBOX_REFUSALS = ("can't start new thread", "Resource temporarily unavailable
 
 
 def fmt(values, digits=5) -> str:
-    """'[0.29421, 0.62246, ...]': at most eight numbers."""
-    arr = np.asarray(values, dtype=float).ravel()
-    shown = ", ".join(f"{v:.{digits}g}" for v in arr[:8])
-    return f"[{shown}{', ...' if arr.size > 8 else ''}]"
+    """At most eight numbers, as inline code: `[0.29421, 0.62246, ...]`."""
+    return code(numbers(values, digits))
 
 
 def need(reply, what):
@@ -34,10 +33,12 @@ def need(reply, what):
         hint = ""
         if any(text in reply.error for text in _SANDBOX_REFUSALS):
             hint = (
-                "\n(The grader runs your code with no threads or subprocesses: compute in the "
-                "main thread.)"
+                "\n\n(The grader runs your code with no threads or subprocesses: compute in "
+                "the main thread.)"
             )
-        raise Fail(f"{what}: {reply.error}{hint}")
+        # An exception's text is the submission's: code, where Markdown means nothing.
+        error = code(reply.error) if reply.kind == "exception" else escape(reply.error)
+        raise Fail(f"{what}: {error}{hint}")
     return reply
 
 
@@ -46,10 +47,10 @@ def param_after(reply, name, k, what) -> np.ndarray:
     arr = reply.arrays.get(name)
     if arr is None:
         why = reply.values.get("param_errors", {}).get(name, "missing or not numeric")
-        raise Fail(f"{what}: self.{name} could not be read as numbers ({why})")
+        raise Fail(f"{what}: `self.{name}` could not be read as numbers ({code(why)})")
     if arr.size != k:
         raise Fail(
-            f"{what}: self.{name} holds {arr.size} numbers, expected {k} (one per cluster)",
+            f"{what}: `self.{name}` holds {arr.size} numbers, expected {k} (one per cluster)",
             diagnosis.size_mistakes(arr.size, k),
         )
     return arr.ravel()
@@ -65,10 +66,10 @@ def result(reply, n, k, what) -> np.ndarray:
     got = reply.arrays.get("result")
     if got is None:
         returned = reply.values.get("result_type", "something")
-        raise Fail(f"{what}: estep returned {returned}, not an array of numbers")
+        raise Fail(f"{what}: `estep` returned {code(returned)}, not an array of numbers")
     if got.shape != (n, k):
         raise Fail(
-            f"{what}: estep returned shape {got.shape}, expected (n, k) = ({n}, {k})",
+            f"{what}: `estep` returned shape `{got.shape}`, expected (n, k) = `({n}, {k})`",
             diagnosis.shape_mistakes(got.shape, n, k),
         )
     return got
@@ -79,8 +80,9 @@ def worst_row_message(got, expected, X, what):
     err[~np.isfinite(err)] = np.inf
     row = int(np.argmax(err.max(axis=1)))
     return (
-        f"{what}: row {row} (x = {float(X[row, 0]):.6g}) expected {fmt(expected[row])}, "
-        f"got {fmt(got[row])} (largest error {float(err.max()):.3g})"
+        f"{what}: row {row} (x = {float(X[row, 0]):.6g}):\n\n"
+        + comparison([("expected", expected[row]), ("got", got[row])])
+        + f"\n\nlargest error {float(err.max()):.3g}"
     )
 
 
@@ -118,5 +120,5 @@ def over_cases(case_list, judge, k_of=lambda case: case.params.k):
     feedback = failures[0][1].feedback
     if len(failures) > 1:
         ks = ", ".join(str(k) for k in sorted(failed_k))
-        feedback += f"\n({len(failures)} of {len(case_list)} cases failed, for k = {ks}.)"
+        feedback += f"\n\n({len(failures)} of {len(case_list)} cases failed, for k = {ks}.)"
     raise Fail(feedback, mistakes)

@@ -2,6 +2,7 @@
 
 from grader.checks.judge import K_RANGE, need, params_after
 from grader.checks.registry import Fail, check
+from grader.feedback import code
 
 
 @check(
@@ -21,11 +22,12 @@ def loads(ctx):
         got_k = reply.values.get("num_gaussians")
         if got_k != k:
             shown = reply.values.get("num_gaussians_repr", got_k)
-            raise Fail(f"{what}.num_gaussians is {shown}, expected {k}")
+            raise Fail(f"`{what}.num_gaussians` is {code(shown)}, expected {k}")
         params_after(reply, k, what)
         if k == 3:
-            stored = ", ".join(f"{n}: {t}" for n, t in reply.values.get("param_types", {}).items())
+            types = reply.values.get("param_types", {})
+            stored = ", ".join(f"`{n}` as {code(t)}" for n, t in types.items())
     return (
-        "gmm1d.py imports and GMM1D(k) builds k numbers each for priors, mus and variances, "
-        f"k = 1..6 (GMM1D(3) stores {stored})."
+        "`gmm1d.py` imports and `GMM1D(k)` builds k numbers each for `priors`, `mus` and "
+        f"`variances`, k = 1..6 (`GMM1D(3)` stores {stored})."
     )

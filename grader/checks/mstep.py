@@ -6,6 +6,7 @@ import numpy as np
 from grader import cases, diagnosis
 from grader.checks.judge import LABELS, close, fmt, need, over_cases, param_after
 from grader.checks.registry import Fail, check
+from grader.feedback import code, comparison
 from grader.sandbox.protocol import PARAM_NAMES
 
 
@@ -38,11 +39,11 @@ def _check_param(ctx, name):
             case.X, case.gammas, before, ctx.ref_estep(case.params, case.X), stored_mus
         )
         mistakes = diagnosis.diagnose_mstep(name, got, mutants)
-        message = f"{case.name}: expected {label} {fmt(expected)}, got {fmt(got)}"
+        message = f"{case.name}, {label}:\n\n" + comparison([("expected", expected), ("got", got)])
         stale = diagnosis.stale_clusters(got, getattr(case.params, name), expected)
         if stale:
             which = ", ".join(str(j) for j in stale)
-            message += f"\n(cluster {which} of {k} kept the {label} it had before mstep)"
+            message += f"\n\n(cluster {which} of {k} kept the {label} it had before `mstep`)"
             mistakes.append(diagnosis.CLUSTERS_NOT_UPDATED)
         if name == "variances":
             mistakes += diagnosis.variance_mistakes(got)
@@ -90,7 +91,7 @@ def mstep_inputs(ctx):
     for argument, before in (("X", case.X), ("gammas", case.gammas)):
         after = first.arrays.get(f"{argument}_after")
         if after is None or after.shape != before.shape or not np.array_equal(after, before):
-            raise Fail(f"mstep changed its argument {argument}", [diagnosis.MUTATES_INPUTS])
+            raise Fail(f"`mstep` changed its argument `{argument}`", [diagnosis.MUTATES_INPUTS])
     other = cases.alternative_gammas(case)
     second = need(ctx.mstep(case.params, case.X, other), f"{case.name} (other gammas)")
     a = {name: first.arrays.get(name) for name in PARAM_NAMES}
@@ -98,15 +99,15 @@ def mstep_inputs(ctx):
     for name, value in a.items():
         if value is None or not np.all(np.isfinite(value)):
             shown = fmt(value) if value is not None else "not readable as numbers"
-            raise Fail(f"after mstep, self.{name} is {shown}: it must hold finite numbers")
+            raise Fail(f"after `mstep`, `self.{name}` is {shown}: it must hold finite numbers")
     # Judged on whatever mstep stored (any size): the size itself is the value checks' business.
     if all(b[name] is not None and np.array_equal(a[name], b[name]) for name in a):
         raise Fail(
-            "mstep stored the same parameters for two different gammas: it does not use the "
-            "gammas it is given",
+            "`mstep` stored the same parameters for two different `gammas`: it does not use the "
+            "`gammas` it is given",
             [diagnosis.IGNORES_GIVEN_GAMMAS],
         )
     note = "" if returned == "NoneType" else (
-        f" (it returned a {returned}; the contract is None, which is not graded)"
+        f" (it returned {code(returned)}; the contract is `None`, which is not graded)"
     )  # fmt: skip
-    return f"mstep leaves X and gammas unchanged and follows the gammas it is given{note}."
+    return f"`mstep` leaves `X` and `gammas` unchanged and follows the `gammas` it is given{note}."
