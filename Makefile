@@ -28,11 +28,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt
 
 # The bare-image test (tests/test_images.py: mmdebstrap, chroot, minutes) runs only in
 # test-images; CI runs it after make test.
+# -n auto: one pytest worker per core, each module on one worker (--dist loadfile), so a
+# module's fixtures (an emulated Gradescope image, a class regrade) are built once.
 test: venv
-	$(PY) -m pytest -m "not images"
+	$(PY) -m pytest -m "not images" -n auto --dist loadfile
 
 test-fast: venv
-	$(PY) -m pytest -m "not slow and not images"
+	$(PY) -m pytest -m "not slow and not images" -n auto --dist loadfile
 
 test-images: venv
 	$(PY) -m pytest -m images -rA tests/test_images.py

@@ -484,3 +484,17 @@ def test_an_oversized_reply_array_is_reported_not_decoded(tmp_path):
     assert reply.ok, reply.error
     assert "X_after" not in reply.arrays
     assert reply.values["array_errors"]["X_after"] == "too large to check: shape (33000000,)"
+
+
+def test_em_run_gives_each_method_a_calls_time_within_the_budget():
+    """30 iterations in one call: each estep and mstep has the per-call timeout to itself,
+    so a run longer than one call's time passes, and the budget still bounds the whole."""
+    limits = Limits(call_timeout=1, startup_timeout=5, total_budget=20)
+    with sandbox("slow_estep", limits) as sb:  # each estep sleeps 0.4 s
+        reply = sb.em_run(2, PARAMS2, X5, iterations=4)  # 1.6 s in all, over one call's 1 s
+        assert reply.ok, reply.error
+        assert reply.values["iterations_done"] == 4
+    tight = Limits(call_timeout=1, startup_timeout=5, total_budget=2.5)
+    with sandbox("slow_estep", tight) as sb:
+        reply = sb.em_run(2, PARAMS2, X5, iterations=30)
+        assert reply.kind == "timeout" and "time budget for your code" in reply.error

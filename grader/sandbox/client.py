@@ -210,11 +210,15 @@ class Sandbox:
         budget_left = self._budget_left(started)
         timeout = min(self.limits.call_timeout, budget_left)
         deadline = time.monotonic() + timeout
+        # em_run runs many methods: each gets a call's time, all within the budget.
+        renew = None
+        if op == "em_run":
+            renew = (self.limits.call_timeout, time.monotonic() + budget_left)
         worker.received = 0
         worker.stage = None
         try:
             status, header, arrays = worker.exchange(
-                capture, deadline, payload, call_id, STAGES_OF_OP[op]
+                capture, deadline, payload, call_id, STAGES_OF_OP[op], renew
             )
             if status == "frame":
                 if header.get("type") != "reply":
@@ -237,7 +241,7 @@ class Sandbox:
             stage = worker.stage
             label = self._label(stage, k) if stage else "your code's process"
             self._stop_worker()
-            if timeout < self.limits.call_timeout:
+            if timeout < self.limits.call_timeout or self._budget_left(started) <= 0:
                 return Reply("timeout", f"{label} was stopped: {self._budget_message()}")
             if stage is None:
                 return Reply(

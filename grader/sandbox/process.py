@@ -271,9 +271,12 @@ class WorkerProcess:
                     break
                 capture.feed(chunk)
 
-    def exchange(self, capture, deadline, payload=b"", call_id=None, stages=()):
+    def exchange(self, capture, deadline, payload=b"", call_id=None, stages=(), renew=None):
         """Send ``payload`` and pump the pipes until one frame other than "progress" arrives.
 
+        ``renew`` = (seconds, limit): each progress frame (a new piece of student code
+        starting) moves the deadline to ``seconds`` from now, never past ``limit``, so a call
+        that runs many methods (em_run) gives each of them the time of one call.
         Returns ("frame", header, arrays), ("timeout", None, None) when ``deadline`` passes,
         or ("dead", None, None) when the reply pipe reaches end of file (the worker exited or
         closed it). Raises ProtocolError for bad bytes, an oversized reply or a progress
@@ -296,6 +299,8 @@ class WorkerProcess:
                     if header.get("id") != call_id or header.get("stage") not in stages:
                         raise ProtocolError("bad progress frame")
                     self.stage = header["stage"]
+                    if renew is not None:
+                        deadline = min(time.monotonic() + renew[0], renew[1])
                 if self.reply_eof:
                     return "dead", None, None
                 remaining = deadline - time.monotonic()
