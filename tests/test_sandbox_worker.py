@@ -103,3 +103,33 @@ def test_parameters_are_set_in_the_constructors_own_layout(current, expected):
     assert np.array_equal(np.asarray(got), np.asarray(expected)) and np.shape(got) == np.shape(
         expected
     )
+
+
+@pytest.mark.parametrize("n, k", [(7, 1), (40, 2), (100, 3), (300, 6)])
+def test_uninitialised_memory_reads_as_nan_not_as_an_earlier_answer(n, k):
+    """The untouched starter's ``np.empty((n, k))`` must not hand back a block that just held
+    probabilities (numpy's block cache and malloc both return the last block freed), or it
+    would pass as an answer on some inputs and not others. Here the block freed just before
+    the call holds 0.25 everywhere: without poison_free_memory np.empty returns it."""
+
+    class Starter:
+        def __init__(self, k):
+            self.num_gaussians, self.priors = k, np.full((k, 1), 1 / k)
+            self.mus, self.variances = np.zeros((k, 1)), np.ones((k, 1))
+
+        def estep(self, X):
+            return np.empty((X.shape[0], self.num_gaussians))
+
+    read_fd, write_fd = os.pipe()
+    try:
+        serving = worker.Worker(-1, write_fd, "/nowhere/gmm1d.py", "GMM1D", 1 << 24)
+        serving.cls = Starter
+        request = {"X": np.zeros((n, 1)), "priors": np.full(k, 1 / k), "mus": np.zeros(k),
+                   "variances": np.ones(k)}  # fmt: skip
+        np.full((n, k), 0.25)  # an answer, freed at once: what np.empty would find
+        header, arrays = serving.serve({"op": "estep", "k": k, "id": 1}, request)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert header["kind"] == "ok"
+    assert np.isnan(arrays["result"]).mean() > 0.9, arrays["result"][:3]
