@@ -316,3 +316,26 @@ VICTIM_MARKER = "61.8137"
 def worker_account():
     """The throwaway account a root grading would use (fixed, so a victim can share it)."""
     return isolation.sandbox_account()
+
+
+def paths_owned(is_ours, places):
+    """Paths at any depth under ``places`` whose owner uid satisfies ``is_ours``, symlinks
+    not followed. An explicit stack, not os.walk (recursive before Python 3.12): a tree
+    thousands deep (the deep_tree fixture's, or another test's at the same time) must not
+    overflow it; entries that vanish or cannot be read are passed over."""
+    found, stack = [], list(places)
+    while stack:
+        top = stack.pop()
+        try:
+            entries = list(os.scandir(top))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if is_ours(entry.stat(follow_symlinks=False).st_uid):
+                    found.append(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+            except OSError:
+                pass
+    return found

@@ -1,7 +1,6 @@
 """Cleanup after a worker (grader/sandbox/cleanup.py): nothing a submission leaves outlives
 its grading, and no tree, link or permission trick makes cleanup fail the grading."""
 
-import contextlib
 import ctypes
 import os
 import pathlib
@@ -14,6 +13,7 @@ from tests.sandbox_helpers import (
     ROOT,
     case_from_template,
     needs_root,
+    paths_owned,
     require,
     sandbox,
 )
@@ -112,15 +112,7 @@ def test_the_workers_deep_tree_is_removed_when_the_sandbox_closes():
 
 
 def _owned_by(uid, places):
-    found = []
-    for place in places:
-        for root, dirs, files in os.walk(place):
-            for name in dirs + files:
-                path = os.path.join(root, name)
-                with contextlib.suppress(OSError):
-                    if os.lstat(path).st_uid == uid:
-                        found.append(path)
-    return found
+    return paths_owned(lambda owner: owner == uid, places)
 
 
 @pytest.fixture
