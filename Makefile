@@ -62,7 +62,7 @@ batch: venv
 	$(PY) -m grader batch "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
 
 bench: venv
-	$(PY) -m bench
+	BASELINE="$(BASELINE)" $(PY) -m bench
 
 # The Gradescope autograder zip (standard library only, so no venv needed); rebuilt every time,
 # byte-identical when the sources are unchanged.

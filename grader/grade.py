@@ -24,7 +24,7 @@ from pathlib import Path
 from gradescope_utils.autograder_utils.decorators import number, visibility, weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
-from grader import checks, lockdown, report
+from grader import checks, lockdown, report, secret
 from grader import config as config_module
 
 MISSING_MESSAGE = (
@@ -111,15 +111,20 @@ def _not_run(_check_id):
     return checks.Outcome(False, UNFINISHED_MESSAGE)
 
 
-def grade_submission(submission, results_path=None, *, note="", limits=None, config=None):
+def grade_submission(
+    submission, results_path=None, *, note="", limits=None, config=None, course_secret=None
+):
     """Grade ``submission`` (a path, or None when nothing gradable was uploaded).
 
     Writes a Gradescope results.json to ``results_path`` (if given) and returns it as a dict.
     A placeholder that awards nothing is written first, so a grader killed midway still
-    leaves a valid file. Raises config.ConfigError for a bad config.
+    leaves a valid file. ``course_secret`` (a secret.CourseSecret) keys the generated inputs
+    (default: grader/course_secret, or the development secret). Raises config.ConfigError for
+    a bad config, secret.SecretError for a bad secret file.
     """
     started = time.monotonic()
     cfg = config if config is not None else config_module.load()
+    course_secret = course_secret if course_secret is not None else secret.load()
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
@@ -127,7 +132,11 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
         report.write_atomic(results_path, placeholder)
 
     submission = Path(submission) if submission is not None else None
-    extra = {"submission": submission.name if submission else None, "complete": True}
+    extra = {
+        "submission": submission.name if submission else None,
+        "inputs": course_secret.label,  # which secret keyed them, never the secret
+        "complete": True,
+    }
     if submission is None or not submission.is_file():
         data = _run(
             cfg,
@@ -147,7 +156,7 @@ def grade_submission(submission, results_path=None, *, note="", limits=None, con
         sandbox.start()  # the worker imports numpy while we load the reference
         extra["sandbox"] = sandbox.confinement.as_dict()
         print(f"grader: {sandbox.confinement.summary()}", file=sys.stderr)
-        ctx = checks.Context(sandbox, checks.load_reference())
+        ctx = checks.Context.for_grading(sandbox, checks.load_reference(), course_secret)
         run_check = functools.partial(checks.run, ctx=ctx)
     except SandboxError as exc:
         print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
@@ -201,16 +210,25 @@ def main(argv):
     parser.add_argument(
         "--note", default="", help="text put first in the feedback (e.g. which file was graded)"
     )
+    parser.add_argument(
+        "--secret",
+        type=Path,
+        default=None,
+        help="the course secret that keys the generated inputs (default: grader/course_secret)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
     args = parser.parse_args(argv)
     try:
         cfg = config_module.load(args.config)
-    except config_module.ConfigError as exc:
+        course_secret = secret.load(args.secret)
+    except (config_module.ConfigError, secret.SecretError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     submission = args.submission if args.submission.exists() else None
     note = args.note or ("" if submission else f"{args.submission.name} does not exist.")
-    data = grade_submission(submission, args.results, note=note, config=cfg)
+    data = grade_submission(
+        submission, args.results, note=note, config=cfg, course_secret=course_secret
+    )
     if not args.quiet:
         print(report.format_table(data))
         print(f"results written to {args.results}")

@@ -1,7 +1,9 @@
 """Build the two zips we hand out: ``python -m grader.package autograder|handout [--out PATH]``.
 
 * ``autograder``: what an instructor uploads to Gradescope. ``setup.sh`` and ``run_autograder``
-  sit at the zip's root (Gradescope looks for them there) next to exactly what grading needs.
+  sit at the zip's root (Gradescope looks for them there) next to exactly what grading needs,
+  the course secret included (``grader/course_secret``, mode 0600; created on first build:
+  grader/secret.py).
 * ``handout``: what students download: the unfinished stub, the two-cluster hint and the
   instructions. Nothing of the solution, the grader or the tests.
 
@@ -9,8 +11,8 @@ Both file lists are explicit (allow-lists, independent of git): a new file is sh
 someone adds it here, so a stray ``.venv``, cache, test fixture or draft solution never leaks.
 
 The zips are reproducible: entries sorted, every timestamp 1980-01-01 00:00:00 and fixed
-permissions (0755 for the two scripts, 0644 otherwise), so the same sources give the same bytes
-and a rebuilt zip shows no spurious change.
+permissions (0755 for the two scripts, 0600 for the secret, 0644 otherwise), so the same
+sources give the same bytes and a rebuilt zip shows no spurious change.
 """
 
 import argparse
@@ -20,10 +22,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+from grader import secret
 from grader.paths import CLASS_NAME, PROJECT_ROOT
 
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can store
 EXECUTABLE = {"setup.sh", "run_autograder"}
+SECRET_ENTRY = "grader/course_secret"  # where grader/paths.py looks for it, in the zip too
+PRIVATE = {SECRET_ENTRY}  # 0600: only the grader (root on Gradescope) reads it
 
 AUTOGRADER_FILES = [
     "setup.sh",
@@ -90,7 +95,7 @@ def write_zip(root, names, out, contents=None):
     """Write ``names`` (relative to ``root``) to ``out`` reproducibly; returns ``out``.
     ``contents`` gives the bytes of some names instead of their files."""
     root, out, contents = Path(root), Path(out), contents or {}
-    missing = [name for name in names if not (root / name).is_file()]
+    missing = [name for name in names if name not in contents and not (root / name).is_file()]
     if missing:
         raise PackageError(f"missing from {root}: {', '.join(missing)}")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -100,16 +105,39 @@ def write_zip(root, names, out, contents=None):
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # Unix, so unzip (and Gradescope) honour the modes below
-            mode = 0o755 if name in EXECUTABLE else 0o644
+            mode = 0o755 if name in EXECUTABLE else 0o600 if name in PRIVATE else 0o644
             info.external_attr = (0o100000 | mode) << 16  # regular file + permission bits
-            archive.writestr(info, contents.get(name) or (root / name).read_bytes())
+            data = contents[name] if name in contents else (root / name).read_bytes()
+            archive.writestr(info, data)
     tmp.replace(out)
     return out
 
 
-def build_autograder(root=PROJECT_ROOT, out=DEFAULT_OUT["autograder"]):
-    """Build the Gradescope autograder zip from ``root``; returns the zip's path."""
-    return write_zip(root, autograder_entries(root), out)
+def course_secret(path) -> bytes:
+    """The course secret file's bytes, creating the secret first when there is none."""
+    path = Path(path)
+    if not path.exists():
+        secret.create(path)
+        print(
+            f"created a new course secret, {path}: keep it with the course's private files "
+            "(git ignores it). Regrades reproduce Gradescope's grades only with it; README.md, "
+            '"The course secret".',
+            file=sys.stderr,
+        )
+    try:
+        secret.load(path)  # refuse to ship a damaged one
+    except secret.SecretError as error:
+        raise PackageError(str(error)) from None
+    return path.read_bytes()
+
+
+def build_autograder(root=PROJECT_ROOT, out=DEFAULT_OUT["autograder"], secret_path=None):
+    """Build the Gradescope autograder zip from ``root``; returns the zip's path. The course
+    secret comes from ``secret_path`` (default: ``root``/grader/course_secret)."""
+    root = Path(root)
+    secret_path = secret_path if secret_path is not None else root / SECRET_ENTRY
+    contents = {SECRET_ENTRY: course_secret(secret_path)}
+    return write_zip(root, [*autograder_entries(root), SECRET_ENTRY], out, contents)
 
 
 GRADING_TABLE_MARKER = "<!-- grading table: filled in by `make handout`"
@@ -158,10 +186,20 @@ def main(argv=None):
     parser.add_argument(
         "--root", type=Path, default=PROJECT_ROOT, help="project to package (default: this one)"
     )
+    parser.add_argument(
+        "--secret",
+        type=Path,
+        default=None,
+        help="autograder only: the course secret to ship, created when missing "
+        "(default: ROOT/grader/course_secret)",
+    )
     args = parser.parse_args(argv)
     out = args.out or args.root / DEFAULT_OUT[args.kind]
     try:
-        path = BUILDERS[args.kind](args.root, out)
+        if args.kind == "autograder":
+            path = build_autograder(args.root, out, args.secret)
+        else:
+            path = build_handout(args.root, out)
     except PackageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -12,6 +12,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_PATH = PROJECT_ROOT / "solution" / "gmm1d.py"
 CONFIG_PATH = PROJECT_ROOT / "grader" / "config.ini"
+# The course secret (grader/secret.py): made by make autograder, kept out of git.
+COURSE_SECRET_PATH = PROJECT_ROOT / "grader" / "course_secret"
 
 SUBMISSION_FILENAME = "gmm1d.py"
 CLASS_NAME = "GMM1D"

@@ -12,6 +12,7 @@ to end with every fixture (tests/test_submissions.py).
 import contextlib
 import io
 import itertools
+from pathlib import Path
 
 import numpy as np
 
@@ -30,8 +31,11 @@ class _InProcessWorker(worker.Worker):
 
 
 class FakeSandbox:
-    def __init__(self, cls):
+    def __init__(self, cls, source=None):
         self.worker = _InProcessWorker(cls)
+        # What keys the generated inputs (grader/secret.py), as the real sandbox's file bytes.
+        default = f"{cls.__module__}.{cls.__qualname__}".encode()
+        self.source = source if source is not None else default
         self.calls = []
         self._ids = itertools.count(1)
 
@@ -41,7 +45,7 @@ class FakeSandbox:
         found, loaded = worker.load_submission(str(path), paths.CLASS_NAME)
         if found is None:
             raise ValueError(f"{path}: {loaded}")
-        return cls(found)
+        return cls(found, source=Path(path).read_bytes())
 
     def _call(self, op, k, params, data, options=None):
         self.calls.append(op)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, checks, paths
+from grader import batch, checks, paths, secret
 from grader.batch import JobResult, Progress, run_batch
 from grader.batch.gradebook import write_grades_csv
 from grader.batch.records import CheckResult, Record
@@ -281,7 +281,13 @@ def short_config(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def graded_fixture(tmp_path_factory, short_config):
+def course_secret(tmp_path_factory):
+    """A course secret of this module's own (not the checkout's, not the development one)."""
+    return secret.create(tmp_path_factory.mktemp("secret") / "course_secret")
+
+
+@pytest.fixture(scope="module")
+def graded_fixture(tmp_path_factory, short_config, course_secret):
     """The fixture export regraded once by `python -m grader batch` (the CLI that make runs)."""
     out = tmp_path_factory.mktemp("batch") / "out"
     proc = subprocess.run(
@@ -299,6 +305,8 @@ def graded_fixture(tmp_path_factory, short_config):
             str(short_config),
             "--timeout",
             "120",
+            "--secret",
+            str(course_secret),
         ],
         cwd=paths.PROJECT_ROOT,
         capture_output=True,
@@ -309,7 +317,7 @@ def graded_fixture(tmp_path_factory, short_config):
 
 
 @pytest.mark.slow
-def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config):
+def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config, course_secret):
     from grader import config as config_module
     from grader.grade import grade_submission
 
@@ -326,7 +334,7 @@ def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config
         "1005": FIXTURE / "submission_1005" / "gmm1d.py",
     }
     for sub_id, path in alone.items():
-        single = grade_submission(path, config=cfg)
+        single = grade_submission(path, config=cfg, course_secret=secret.load(course_secret))
         assert float(rows[sub_id]["total"]) == single["score"], sub_id
         for test in single["tests"]:
             assert float(rows[sub_id][test["extra_data"]["check"]]) == test["score"], (
@@ -334,7 +342,10 @@ def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config
                 test["name"],
             )
         written = json.loads((out / "results" / f"{sub_id}.json").read_text())
-        assert [t["score"] for t in written["tests"]] == [t["score"] for t in single["tests"]]
+        # The same secret, the same inputs: every check's verdict and feedback, to the byte.
+        assert written["tests"] == single["tests"], sub_id
+        assert written["extra_data"]["inputs"] == single["extra_data"]["inputs"]
+        assert written["extra_data"]["inputs"] == secret.load(course_secret).label
     max_total = sum(t["max_score"] for t in single["tests"])
     assert float(rows["1001"]["total"]) == max_total  # a correct upload gets full marks
     assert (
@@ -361,6 +372,10 @@ def test_batch_csv_report_and_summary(graded_fixture):
     totals = sorted(float(r["total"]) for r in lines)
     assert 'id="stat-count" data-value="5"' in html
     assert "count 5, mean" in proc.stdout and "Most-failed checks: " in proc.stdout
+    assert re.search(
+        r"^Inputs: course secret [0-9a-f]{8} \(5 submission\(s\)\)$", proc.stdout, re.M
+    )
+    assert "different secrets" not in proc.stdout
     assert f"median {totals[2]:g}" in proc.stdout
     assert set((out / "results").iterdir()) == {
         out / "results" / f"100{i}.json" for i in range(1, 6)
@@ -487,6 +502,6 @@ def test_a_hostile_class_is_graded_in_full_and_a_rerun_leaks_nothing_of_the_grad
         assert path.stat().st_mode & 0o777 == mode, path
     rerun = json.loads((out / "results" / "2006.json").read_text())
     feedback = json.dumps(rerun)
-    for secret in ("Student Number", "SID200", "@example.edu", "submission_id"):
-        assert secret not in feedback, secret
+    for private in ("Student Number", "SID200", "@example.edu", "submission_id"):
+        assert private not in feedback, private
     assert "no /proc: PermissionError" in feedback or "no grades.csv: PermissionError" in feedback

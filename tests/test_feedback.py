@@ -6,7 +6,7 @@ import time
 import pytest
 from markdown_it import MarkdownIt
 
-from grader import checks, config, feedback, grade
+from grader import checks, config, feedback, grade, secret
 from tests.fake_sandbox import FakeSandbox
 from tests.submission_fixtures import ROOT
 
@@ -29,7 +29,9 @@ def _tokens(markdown):
 
 def _graded(fixture):
     """results.json of a fixture graded in-process (trusted fixtures only)."""
-    ctx = checks.Context(FakeSandbox.from_file(ROOT / fixture), REF)
+    ctx = checks.Context.for_grading(
+        FakeSandbox.from_file(ROOT / fixture), REF, secret.development()
+    )
     run_check = lambda check_id: checks.run(check_id, ctx)  # noqa: E731
     return grade._run(config.load(), run_check, note="Graded `gmm1d.py`.",
                       started=time.monotonic(), extra={})  # fmt: skip
@@ -85,7 +87,7 @@ def test_a_fall_of_the_log_likelihood_is_a_list_around_it():
             if len(X) == 300:
                 self.mus = self.mus + 3.0
 
-    ctx = checks.Context(FakeSandbox(Falls), REF)
+    ctx = checks.Context.for_grading(FakeSandbox(Falls), REF, secret.development())
     outcome = checks.run("em_monotone", ctx)
     html = MARKDOWN.render(outcome.feedback)
     assert "<ul>\n<li>start: " in html and "<strong>(fell)</strong></li>" in html

@@ -5,6 +5,7 @@ import ast
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import types
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import gradescope, package
+from grader import gradescope, package, secret
 from grader.gradescope import find_submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,6 +248,7 @@ AUTOGRADER_ENTRIES = [
     "grader/__init__.py",
     "grader/checks/__init__.py",
     "grader/config.ini",
+    "grader/course_secret",
     "grader/grade.py",
     "requirements-lock.txt",
     "requirements.txt",
@@ -265,10 +267,32 @@ def test_autograder_zip_has_exactly_what_grading_needs(tmp_path):
         modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in archive.infolist()}
         dates = {info.date_time for info in archive.infolist()}
     assert modes["setup.sh"] == modes["run_autograder"] == 0o755
-    assert {
-        modes[name] for name in AUTOGRADER_ENTRIES if name not in ("setup.sh", "run_autograder")
-    } == {0o644}
+    assert modes["grader/course_secret"] == 0o600
+    others = set(AUTOGRADER_ENTRIES) - {"setup.sh", "run_autograder", "grader/course_secret"}
+    assert {modes[name] for name in others} == {0o644}
     assert dates == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_the_first_build_creates_the_course_secret_and_later_ones_ship_it(tmp_path, capsys):
+    root = make_project(tmp_path / "proj")
+    path = root / "grader" / "course_secret"
+    assert not path.exists()
+    first = package.build_autograder(root, tmp_path / "a.zip")
+    assert "created a new course secret" in capsys.readouterr().err
+    assert secret.load(path).development is False
+    with zipfile.ZipFile(first) as archive:
+        assert archive.read("grader/course_secret") == path.read_bytes()
+    again = package.build_autograder(root, tmp_path / "b.zip")
+    assert "created" not in capsys.readouterr().err
+    assert again.read_bytes() == first.read_bytes()  # the same secret, not a new one
+
+
+def test_a_damaged_course_secret_is_not_shipped(tmp_path):
+    root = make_project(tmp_path / "proj")
+    write(root / "grader" / "course_secret", "not hex\n")
+    with pytest.raises(package.PackageError, match="not 64 hex digits"):
+        package.build_autograder(root, tmp_path / "a.zip")
+    assert not (tmp_path / "a.zip").exists()
 
 
 def test_same_sources_give_the_same_bytes(tmp_path):
@@ -293,7 +317,8 @@ def test_missing_required_file_is_an_error_not_a_smaller_zip(tmp_path):
 
 def test_real_autograder_zip_unpacks_with_executable_scripts(tmp_path):
     out = tmp_path / "autograder.zip"
-    assert package.main(["autograder", "--out", str(out)]) == 0
+    course_secret = tmp_path / "course_secret"  # not the checkout's: tests never create one
+    assert package.main(["autograder", "--out", str(out), "--secret", str(course_secret)]) == 0
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
     expected_grader = sorted(
@@ -320,6 +345,8 @@ def test_real_autograder_zip_unpacks_with_executable_scripts(tmp_path):
     assert os.access(tmp_path / "x" / "setup.sh", os.X_OK)
     assert os.access(tmp_path / "x" / "run_autograder", os.X_OK)
     assert not os.access(tmp_path / "x" / "requirements.txt", os.X_OK)
+    assert (tmp_path / "x" / "grader" / "course_secret").read_bytes() == course_secret.read_bytes()
+    assert stat.S_IMODE(os.stat(tmp_path / "x" / "grader" / "course_secret").st_mode) == 0o600
 
 
 # --- the handout --------------------------------------------------------------------------
@@ -346,6 +373,17 @@ def test_handout_has_exactly_the_three_student_files(tmp_path):
         assert archive.namelist() == ["HANDOUT.md", "gmm1d.py", "two_gaussian_1dgm.py"]
         assert archive.read("gmm1d.py") == STUB.encode()
         assert "| 1 | Submission loads" in archive.read("HANDOUT.md").decode()
+
+
+def test_the_handout_never_holds_the_course_secret(tmp_path):
+    root = make_project(tmp_path / "proj")
+    write(root / "gmm1d.py", STUB)
+    write(root / "two_gaussian_1dgm.py", "# hint\n")
+    write(root / "HANDOUT.md", f"# Lab 3\n{package.GRADING_TABLE_MARKER} -->\n")
+    value = secret.create(root / "grader" / "course_secret").read_bytes().strip()
+    with zipfile.ZipFile(package.build_handout(root, tmp_path / "handout.zip")) as archive:
+        assert all(value not in archive.read(name) for name in archive.namelist())
+        assert archive.namelist() == ["HANDOUT.md", "gmm1d.py", "two_gaussian_1dgm.py"]
 
 
 def test_handout_refuses_a_finished_stub(tmp_path):
@@ -380,6 +418,8 @@ def test_real_handout_ships_the_unfinished_stub_and_nothing_secret(tmp_path):
         stub = archive.read("gmm1d.py")
         joined = b"".join(archive.read(name) for name in archive.namelist())
     assert stub == (ROOT / "gmm1d.py").read_bytes()
+    if (ROOT / "grader" / "course_secret").exists():  # a course's checkout
+        assert (ROOT / "grader" / "course_secret").read_bytes().strip() not in joined
     # The reference's E- and M-step code is in nothing students get.
     for method in ("estep", "mstep"):
         body = method_body(ROOT / "solution" / "gmm1d.py", method)

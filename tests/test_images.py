@@ -234,7 +234,8 @@ class Image:
 
 @pytest.fixture(scope="module")
 def autograder_zip(tmp_path_factory):
-    return package.build_autograder(ROOT, tmp_path_factory.mktemp("dist") / "autograder.zip")
+    dist = tmp_path_factory.mktemp("dist")  # and a course secret of its own, made there
+    return package.build_autograder(ROOT, dist / "autograder.zip", dist / "course_secret")
 
 
 def make_image(suite, autograder_zip):

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from grader import lockdown, paths
+from grader import lockdown, paths, secret
 from tests.sandbox_helpers import (
     ROOT,
     assert_attack,
@@ -60,6 +60,19 @@ def test_a_private_file_in_the_graders_home_is_not_read(
     require("landlock")
     line = run_attack(tmp_path, monkeypatch, "read", str(home_secret), without)
     assert_attack(line, {"landlock", "uid"}, without)
+
+
+@pytest.mark.parametrize("without", [ALONE, NEITHER], ids=["landlock-alone", "control"])
+def test_the_course_secret_is_not_read(tmp_path, monkeypatch, without):
+    """The secret that keys the generated inputs (grader/secret.py), laid out as Gradescope
+    unpacks it: with it a submission could compute its own inputs and replay answers."""
+    require("landlock")
+    folder = tmp_path / "autograder" / "source" / "grader"
+    folder.mkdir(parents=True)
+    course_secret = secret.create(folder / "course_secret")
+    line = run_attack(tmp_path, monkeypatch, "read", str(course_secret), without)
+    assert_attack(line, {"landlock", "uid"}, without)  # as root, mode 0600 stops it too
+    assert course_secret.read_text().strip() not in line
 
 
 @pytest.mark.parametrize("without", [ALONE, NEITHER], ids=["landlock-alone", "control"])

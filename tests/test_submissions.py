@@ -3,9 +3,12 @@
 Every ``tests/submissions/<kind>/<name>.py`` is an upload; ``<name>.json`` next to it names
 the checks it must fail, and why (tests/submission_fixtures.py; docs/contributing.md).
 
-Each file is graded once, by ``python -m grader FILE --results DIR/results.json --config CFG``
-in a subprocess (its own session, so a hostile upload that reaches the grader's process group
-cannot reach pytest), with short sandbox limits so the hanging fixtures stay cheap. Gradings
+Each file is graded by ``python -m grader FILE --results DIR/results.json --config CFG
+--secret S`` in a subprocess (its own session, so a hostile upload that reaches the grader's
+process group cannot reach pytest), with short sandbox limits so the hanging fixtures stay
+cheap. S is one of three course secrets drawn for this session, in turn: every fixture is
+graded under one of them, and each correct one under a second as well (test_many_secrets*.py
+grades the correct and buggy ones in-process under twenty more). Gradings
 run two or three at a time; ``root_only`` fixtures run afterwards, one at a time, because the
 attacks they stand for (searching the disk, signalling everything) would otherwise see the
 other gradings' files and processes.
@@ -28,10 +31,11 @@ from pathlib import Path
 import pytest
 
 from grader import checks, config
+from grader import secret as secret_module
 from grader.feedback import plain
 from grader.sandbox import isolation
 from tests import results_schema, submission_fixtures
-from tests.sandbox_helpers import NEEDS_CAPABILITY, reachable_python
+from tests.sandbox_helpers import NEEDS_CAPABILITY, paths_owned, reachable_python
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +54,17 @@ LEFTOVER_GRACE = 3.0  # seconds a killed process may take to disappear after the
 
 ALL = submission_fixtures.discover()
 CFG = config.load()
+SECRETS = 3
+
+
+def _secrets_for(index, name):
+    """Each fixture under one of the secrets in turn; the correct ones, whose full marks are
+    the fairness promise, under a second one too."""
+    first = index % SECRETS
+    return [first, (first + 1) % SECRETS] if name.startswith("correct/") else [first]
+
+
+GRADINGS = [(n, i) for index, n in enumerate(sorted(ALL)) for i in _secrets_for(index, n)]
 
 
 def test_fixture_expectations_are_well_formed():
@@ -159,9 +174,9 @@ def _leftovers(markers):
     return [description for _, description in found]
 
 
-def _grade(name, source, expectation, workdir, config_path):
+def _grade(name, source, expectation, workdir, config_path, secret_path):
     """Run the CLI on one fixture; everything the assertions need, as a dict."""
-    base = workdir / name.replace("/", "__")
+    base = workdir / f"{name.replace('/', '__')}__{secret_path.name}"
     base.mkdir()
     results_dir = base / "results"
     results_dir.mkdir(mode=0o700)
@@ -183,7 +198,16 @@ def _grade(name, source, expectation, workdir, config_path):
     started = time.monotonic()
     with open(base / "stdout", "wb") as out, open(base / "stderr", "wb") as err:
         proc = subprocess.Popen(
-            [*command, str(source), "--results", str(results_path), "--config", str(config_path)],
+            [
+                *command,
+                str(source),
+                "--results",
+                str(results_path),
+                "--config",
+                str(config_path),
+                "--secret",
+                str(secret_path),
+            ],  # fmt: skip
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -200,7 +224,11 @@ def _grade(name, source, expectation, workdir, config_path):
             returncode = "timeout"
     seconds = time.monotonic() - started
     markers = expectation.get("leftover_markers", [])
+    value = secret_path.read_bytes().strip()
+    raw = results_path.read_bytes() if results_path.is_file() else b""
+    log = (base / "stdout").read_bytes() + (base / "stderr").read_bytes()
     return {
+        "shows_secret": any(v in text for v in (value, value[:16]) for text in (raw, log)),
         "returncode": returncode,
         "seconds": seconds,
         "raw": results_path.read_bytes() if results_path.is_file() else None,
@@ -209,18 +237,26 @@ def _grade(name, source, expectation, workdir, config_path):
     }
 
 
-def _selected_names(request):
-    names = []
+def _selected_gradings(request):
+    """(name, secret index) of the test_submission items this session selected."""
+    found = []
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
         if item.module is sys.modules[__name__] and callspec and "name" in callspec.params:
-            names.append(callspec.params["name"])
-    return names
+            found.append((callspec.params["name"], callspec.params["secret"]))
+    return found
 
 
 @pytest.fixture(scope="module")
-def gradings(request, tmp_path_factory):
-    """name -> Future of _grade(...), for the fixtures this session selected."""
+def secret_paths(tmp_path_factory):
+    """SECRETS fresh course secrets (random: every session grades under others)."""
+    folder = tmp_path_factory.mktemp("secrets")
+    return [secret_module.create(folder / f"secret{i}") for i in range(SECRETS)]
+
+
+@pytest.fixture(scope="module")
+def gradings(request, tmp_path_factory, secret_paths):
+    """(name, secret index) -> Future of _grade(...), for the gradings this session selected."""
     workdir = tmp_path_factory.mktemp("submissions")
     parser = configparser.ConfigParser()
     with open(REPO / "grader" / "config.ini") as f:
@@ -235,35 +271,42 @@ def gradings(request, tmp_path_factory):
     # A world-writable folder another tool left in /tmp, for hostile/world_writable_subdir.
     shared_dir = Path(tempfile.mkdtemp(prefix="gmm1d-shared-", dir="/tmp"))
     shared_dir.chmod(0o1777)
-    names = _selected_names(request)
-    shared = [n for n in names if not ALL[n][1].get("root_only")]
-    alone = [n for n in names if ALL[n][1].get("root_only") and is_root]
+    selected = _selected_gradings(request)
+    shared = [g for g in selected if not ALL[g[0]][1].get("root_only")]
+    alone = [g for g in selected if ALL[g[0]][1].get("root_only") and is_root]
+
+    def grade(graded):
+        name, index = graded
+        return _grade(name, *ALL[name], workdir, config_path, secret_paths[index])
+
     pool = ThreadPoolExecutor(max_workers=POOL_SIZE)
     serial = ThreadPoolExecutor(max_workers=1)
-    futures = {n: pool.submit(_grade, n, *ALL[n], workdir, config_path) for n in shared}
+    futures = {g: pool.submit(grade, g) for g in shared}
     shared_done = threading.Event()
     wait_all = serial.submit(lambda: (wait(list(futures.values())), shared_done.set()))
 
-    def after_shared(n):
+    def after_shared(graded):
         wait_all.result()
-        return _grade(n, *ALL[n], workdir, config_path)
+        return grade(graded)
 
-    futures.update({n: serial.submit(after_shared, n) for n in alone})
+    futures.update({g: serial.submit(after_shared, g) for g in alone})
     yield futures
     pool.shutdown(wait=True)
     serial.shutdown(wait=True)
     shutil.rmtree(shared_dir, ignore_errors=True)
 
 
-@pytest.mark.parametrize("name", sorted(ALL))
-def test_submission(name, gradings):
+@pytest.mark.parametrize("name, secret", GRADINGS, ids=[f"{n}-secret{i}" for n, i in GRADINGS])
+def test_submission(name, secret, gradings, secret_paths):
     source, exp = ALL[name]
     if exp.get("root_only") and os.geteuid() != 0:
         pytest.skip(f"needs root: {exp.get('root_only_reason', 'user separation')}")
-    got = gradings[name].result()
+    got = gradings[name, secret].result()
     if "skip" in got:
         pytest.skip(got["skip"])
-    context = f"{name}: {exp['why']}\n--- grader stderr (tail) ---\n{got['stderr_tail']}"
+    used = secret_paths[secret].read_text().strip()  # a throwaway secret: safe to show
+    context = (f"{name} under the secret {used}: {exp['why']}\n"
+               f"--- grader stderr (tail) ---\n{got['stderr_tail']}")  # fmt: skip
 
     assert got["returncode"] == 0, f"CLI exit status {got['returncode']}\n{context}"
     assert got["raw"] is not None, f"no results file was written\n{context}"
@@ -282,6 +325,8 @@ def test_submission(name, gradings):
     outputs = [results.get("output", "")] + [t["output"] for t in tests]
     leaks = [text for text in outputs if str(REPO) in text]
     assert not leaks, f"feedback shows the grader's path {REPO}: {leaks[0][:300]!r}"
+    assert not got["shows_secret"], f"results or the grader's log show the course secret\n{context}"
+    assert results["extra_data"]["inputs"].startswith("course secret "), context
     assert not got["leftovers"], f"processes left behind: {got['leftovers']}\n{context}"
     # Gradescope renders the feedback as Markdown, all of it.
     assert results["output_format"] == "md" and all(t["output_format"] == "md" for t in tests)
@@ -313,16 +358,7 @@ def _ours(uid):
 def _sandbox_uid_traces():
     """Files (at any depth of the shared places) and SysV IPC objects of the sandbox uids of
     this module's gradings (other tests may be grading at the same time, under others)."""
-    found = []
-    for place in SHARED_PLACES:
-        for top, dirs, files in os.walk(place):
-            for name in dirs + files:
-                path = os.path.join(top, name)
-                try:
-                    if _ours(os.lstat(path).st_uid):
-                        found.append(path)
-                except OSError:
-                    pass
+    found = paths_owned(_ours, SHARED_PLACES)
     for kind in ("shm", "sem", "msg"):
         with open(f"/proc/sysvipc/{kind}") as handle:
             header, *rows = [line.split() for line in handle]

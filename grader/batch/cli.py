@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader import secret
 from grader.batch.export import ExportError
 from grader.batch.jobs import DEFAULT_TIMEOUT, JobResult, default_jobs, run_batch
 from grader.batch.records import Record, class_stats, format_number
@@ -47,6 +48,13 @@ def summary(
         lines += [f"  {r.id}: {r.error}" for r in stats.errors]
     for layers, count in stats.sandboxes:
         lines.append(f"Sandbox: {layers} ({count} submission(s))")
+    for label, count in stats.inputs:
+        lines.append(f"Inputs: {label} ({count} submission(s))")
+    if len(stats.inputs) > 1:
+        lines.append(
+            "WARNING: these results were graded under different secrets (kept from an earlier "
+            "run); --redo regrades them all under this one"
+        )
     if stats.unconfined:
         lines.append(
             f"WARNING: {len(stats.unconfined)} submission(s) ran without a kernel layer: "
@@ -104,6 +112,13 @@ def main(argv=None) -> int:
         f"(default {format_number(DEFAULT_TIMEOUT)})",
     )
     parser.add_argument(
+        "--secret",
+        type=Path,
+        default=None,
+        help="the course secret that keys the generated inputs; use Gradescope's to reproduce "
+        "its grades (default: grader/course_secret)",
+    )
+    parser.add_argument(
         "--allow-unconfined",
         action="store_true",
         help="grade on a normal account even without Landlock (student code can then read "
@@ -118,11 +133,16 @@ def main(argv=None) -> int:
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
+    try:
+        secret.load(args.secret)  # a damaged secret stops the batch, not every grading
+    except secret.SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     jobs = args.jobs or default_jobs()
     start = time.monotonic()
     try:
         records, outcomes = run_batch(
-            args.submissions, args.out, jobs, args.redo, args.timeout, args.config
+            args.submissions, args.out, jobs, args.redo, args.timeout, args.config, args.secret
         )
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -36,7 +36,11 @@ DEFAULT_TIMEOUT = 600.0  # per submission; the grader's own budget is far lower 
 
 
 def grade_command(
-    submission: Path, results: Path, note: str = "", config: Path | None = None
+    submission: Path,
+    results: Path,
+    note: str = "",
+    config: Path | None = None,
+    secret: Path | None = None,
 ) -> list[str]:
     """The single-grade command line (``make grade`` runs the same), plus the note saying
     which file of the upload was graded, as the Gradescope flow gives it."""
@@ -45,6 +49,8 @@ def grade_command(
         cmd.append(f"--note={note}")  # one argument, even if the text starts with "-"
     if config is not None:
         cmd.append(f"--config={config}")
+    if secret is not None:
+        cmd.append(f"--secret={secret}")  # a path: the secret itself is never on a command line
     return cmd
 
 
@@ -238,16 +244,18 @@ def run_batch(
     redo: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     config: Path | None = None,
+    secret: Path | None = None,
     command: Callable[..., list[str]] | None = None,
     progress_stream=None,
 ):
     """Grade every submission in ``source`` into ``out``; returns (records, outcomes).
 
-    ``config``: a grading config for the grader (default grader/config.ini). ``command(file,
-    results, note)`` builds the per-submission command line; tests substitute a stand-in.
+    ``config``: a grading config for the grader (default grader/config.ini); ``secret``: the
+    course secret's file (default grader/course_secret). ``command(file, results, note)``
+    builds the per-submission command line; tests substitute a stand-in.
     """
     if command is None:
-        command = functools.partial(grade_command, config=config)
+        command = functools.partial(grade_command, config=config, secret=secret)
     out = Path(out)
     jobs = jobs or default_jobs()
     make_private_out(out)

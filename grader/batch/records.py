@@ -75,6 +75,7 @@ class Record:
     error: str = ""
     sandbox: str = ""  # the layers its worker ran under (extra_data.sandbox.layers)
     sandbox_off: tuple[str, ...] = ()  # kernel layers that were not in force, and why
+    inputs: str = ""  # which secret keyed its generated inputs (extra_data.inputs)
 
     @classmethod
     def from_results(cls, sub_id, results: dict, names=(), sids=(), emails=()) -> "Record":
@@ -88,6 +89,8 @@ class Record:
         if isinstance(sandbox.get("off"), list):
             off = [o for o in sandbox["off"] if isinstance(o, str)]
             record.sandbox_off = tuple(o for o in off if not o.startswith("separate uid"))
+        if isinstance(extra.get("inputs"), str):
+            record.inputs = extra["inputs"]
         record.error = grader_problem(results)
         if record.error:
             return record
@@ -161,6 +164,7 @@ class ClassStats:
     slowest: list[Record]
     sandboxes: list[tuple[str, int]]  # (layers, submissions), most common first
     unconfined: list[Record]  # graded without a kernel layer (Landlock, seccomp)
+    inputs: list[tuple[str, int]]  # (secret label, graded submissions), most common first
 
     @property
     def most_failed(self) -> list[CheckStats]:
@@ -217,6 +221,7 @@ def class_stats(records: Sequence[Record]) -> ClassStats:
         slowest=slowest,
         sandboxes=_counted(r.sandbox or "not recorded" for r in records),
         unconfined=[r for r in records if r.sandbox_off],
+        inputs=_counted(r.inputs or "not recorded" for r in graded),
     )
 
 

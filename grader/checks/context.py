@@ -10,7 +10,7 @@ import importlib.util
 
 import numpy as np
 
-from grader import cases, paths
+from grader import cases, paths, secret
 from grader.cases import Params
 
 
@@ -29,11 +29,19 @@ class Context:
     the check that caused it.
     """
 
-    def __init__(self, sandbox, reference):
+    def __init__(self, sandbox, reference, case_set):
         self.sandbox = sandbox
         self.reference = reference
+        self.cases = case_set  # grader/cases.py CaseSet: this grading's generated inputs
         self.cache = {}
         self.outputs = []
+
+    @classmethod
+    def for_grading(cls, sandbox, reference, course_secret):
+        """The context of one grading: generated inputs keyed to ``course_secret`` (a
+        secret.CourseSecret) and the very bytes the sandbox runs (``sandbox.source``)."""
+        key = secret.grading_key(course_secret, sandbox.source)
+        return cls(sandbox, reference, cases.CaseSet(key))
 
     # -- sandbox calls (student code, in the worker process)
     def _record(self, reply):

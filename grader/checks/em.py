@@ -4,7 +4,7 @@ em_run), judged by the log-likelihood the grader computes itself after every M-s
 
 import numpy as np
 
-from grader import cases, diagnosis
+from grader import diagnosis
 from grader.cases import Params
 from grader.checks.judge import LABELS, fmt, need
 from grader.checks.registry import Fail, check
@@ -66,7 +66,7 @@ def _fall(case, lls, it) -> str:
 )
 def em_monotone(ctx):
     summary = []
-    for case in cases.em_cases():
+    for case in ctx.cases.em_cases:
         reply = need(ctx.em_run(case.start, case.X, case.iterations), case.name)
         done = reply.values.get("iterations_done", 0)
         ref = case.start

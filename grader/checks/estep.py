@@ -43,7 +43,7 @@ def estep_shape(ctx):
             )
         kinds.add(reply.values.get("result_type", ""))
 
-    over_cases(cases.shape_cases(), judge)
+    over_cases(ctx.cases.shape_cases, judge)
     message = (
         "`estep` returns probabilities of shape (n, k) for (n, k) = (7, 1), (40, 2), "
         "(100, 3), (25, 5)."
@@ -98,7 +98,7 @@ def estep_pmf(ctx):
         where = f"{case.name}: row {row} (x = {case.X[row, 0]:.6g}) is {fmt(got[row])}"
         raise Fail(f"{where}{',' if why.startswith('which') else ':'} {why}", diagnosed)
 
-    over_cases(cases.pmf_cases(), judge)
+    over_cases(ctx.cases.pmf_cases, judge)
     return "Every row is finite, in [0, 1] and sums to 1, for k = 1..6."
 
 
@@ -114,7 +114,7 @@ def estep_values(ctx):
         got = result(reply, case.X.shape[0], case.params.k, case.name)
         compare_estep(case, got, ctx.ref_estep(case.params, case.X))
 
-    over_cases(cases.value_cases(), judge)
+    over_cases(ctx.cases.value_cases, judge)
     return "Posteriors match the reference for k = 1..6 with unequal priors and variances."
 
 
@@ -148,7 +148,7 @@ def estep_example(ctx):
     proves="`X` and the parameters are unchanged after `estep`",
 )
 def estep_pure(ctx):
-    case = cases.purity_case()
+    case = ctx.cases.purity_case
     reply = need(ctx.estep(case.params, case.X), case.name)
     X_after = reply.arrays.get("X_after")
     if X_after is None or X_after.shape != case.X.shape or not np.array_equal(X_after, case.X):

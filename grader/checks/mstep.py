@@ -14,7 +14,7 @@ def _mstep_results(ctx):
     """Run the M-step cases once and share the replies between the three M-step checks."""
     if "mstep" not in ctx.cache:
         ctx.cache["mstep"] = [
-            (case, ctx.mstep(case.params, case.X, case.gammas)) for case in cases.mstep_cases()
+            (case, ctx.mstep(case.params, case.X, case.gammas)) for case in ctx.cases.mstep_cases
         ]
     return ctx.cache["mstep"]
 
@@ -85,7 +85,7 @@ def mstep_variances(ctx):
     proves="the result follows the `gammas` passed in; `X` and `gammas` are not modified",
 )
 def mstep_inputs(ctx):
-    case = cases.mstep_cases()[2]
+    case = ctx.cases.mstep_cases[2]
     first = need(ctx.mstep(case.params, case.X, case.gammas), case.name)
     returned = first.values.get("returned_type", "NoneType")
     for argument, before in (("X", case.X), ("gammas", case.gammas)):

@@ -82,6 +82,11 @@ class Sandbox:
             cleanup.sweep_uids(range(self._account.uid, self._account.uid + 1), not confined)
 
     @property
+    def source(self) -> bytes:
+        """The submission's bytes, exactly as every worker gets them."""
+        return self._source
+
+    @property
     def load_error(self):
         return self._load_error
 

@@ -109,7 +109,7 @@ class GMM1D:
         joint = self.priors.T * pdf(X, self.mus.T, self.variances.T)
         gammas = joint / joint.sum(axis=1, keepdims=True)
         for i in range(X.shape[0]):
-            print(f"  x[{i}] = {X[i, 0]: .4f} -> {np.array2string(gammas[i], precision=3)}")
+            print(f"  x[{i}] = {X[i, 0]: .4f} -> [{' '.join(f'{g:.3f}' for g in gammas[i])}]")
         self._cache["X"] = X.copy()
         self._cache["gammas"] = gammas.copy()
         return gammas
