@@ -4,10 +4,11 @@ naming the mistake. Implementations run in-process through tests/fake_sandbox.py
 import numpy as np
 import pytest
 
-from grader import checks, secret
+from grader import checks, config, secret
 from tests.fake_sandbox import FakeSandbox
 
 REF = checks.load_reference()
+CFG = config.load()
 
 
 class Ref(REF.GMM1D):
@@ -21,6 +22,17 @@ def outcomes_for(cls):
 
 def failed(outcomes):
     return {cid for cid, o in outcomes.items() if not o.passed}
+
+
+def verdict_problems(outcomes, must_fail):
+    """How ``outcomes`` differ from "exactly ``must_fail`` fail", by the fixtures' rule
+    (tests/submission_fixtures.py): a check with no points may also fail unlisted, so that
+    adding a 0-point check changes no test of another bug."""
+    got = failed(outcomes)
+    found = [f"{c} should fail but passed" for c in sorted(must_fail - got)]
+    found += [f"{c} failed: {outcomes[c].feedback[:300]}" for c in sorted(got - must_fail)
+              if CFG.checks[c].points > 0]  # fmt: skip
+    return found
 
 
 def test_reference_passes_every_check():
@@ -138,7 +150,7 @@ def _mutant_estep(variant):
 )
 def test_mstep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
     outcomes = outcomes_for(_mutant_mstep(variant))
-    assert failed(outcomes) == must_fail
+    assert verdict_problems(outcomes, must_fail) == []
     assert variant in outcomes[mistake_in].mistakes, outcomes[mistake_in].feedback
     assert "Likely cause" in outcomes[mistake_in].feedback
     if variant == "divide_by_n":  # the variance about the mean that was also divided by n
@@ -185,7 +197,7 @@ def test_mstep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
 )
 def test_estep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
     outcomes = outcomes_for(_mutant_estep(variant))
-    assert failed(outcomes) == must_fail, {c: o.feedback for c, o in outcomes.items()}
+    assert verdict_problems(outcomes, must_fail) == []
     assert variant in outcomes[mistake_in].mistakes, outcomes[mistake_in].feedback
 
 
@@ -307,9 +319,7 @@ class FallsOnBigData(Ref):
 )
 def test_side_effect_generality_and_em_bugs(cls, must_fail, mistakes):
     outcomes = outcomes_for(cls)
-    assert failed(outcomes) == must_fail, {
-        c: o.feedback for c, o in outcomes.items() if not o.passed
-    }
+    assert verdict_problems(outcomes, must_fail) == []
     for check_id, key in mistakes.items():
         assert key in outcomes[check_id].mistakes, outcomes[check_id].feedback
 
@@ -332,13 +342,8 @@ class NanMstep(Ref):
 
 def test_nan_parameters_fail_mstep_inputs_too():
     outcomes = outcomes_for(NanMstep)
-    assert {
-        "mstep_priors",
-        "mstep_means",
-        "mstep_variances",
-        "mstep_inputs",
-        "em_monotone",
-    } == failed(outcomes)
+    must_fail = {"mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs", "em_monotone"}
+    assert verdict_problems(outcomes, must_fail) == []
     assert "finite" in outcomes["mstep_inputs"].feedback
 
 
@@ -364,7 +369,8 @@ class NoEM(Ref):
 
 def test_side_effect_checks_need_a_method_that_works():
     outcomes = outcomes_for(NoEM)
-    assert {c for c, o in outcomes.items() if o.passed} == {"loads", "estep_shape", "estep_pmf"}
+    earning = {c for c, o in outcomes.items() if o.passed and CFG.checks[c].points > 0}
+    assert earning == {"estep_shape", "estep_pmf"} and outcomes["loads"].passed
     for check_id, needs in (("estep_pure", "4"), ("mstep_inputs", "8 or 9")):
         assert f"counts only once check {needs} passes" in outcomes[check_id].feedback
 
@@ -392,3 +398,18 @@ def test_every_mistake_is_named_in_diagnosis_only():
         text = path.read_text()
         for key in diagnosis.MISTAKES:
             assert f'"{key}"' not in text and f"'{key}'" not in text, (path.name, key)
+
+
+def test_every_mistake_is_made_by_a_fixture_or_a_test_here():
+    """Each mistake the grader can name has a submission that makes it and must be told so:
+    a fixture's "mistakes", or an assertion in this module."""
+    import pathlib
+
+    from grader import diagnosis
+    from tests import submission_fixtures
+
+    named = {key for _, exp in submission_fixtures.discover().values()
+             for keys in exp.get("mistakes", {}).values() for key in keys}  # fmt: skip
+    here = pathlib.Path(__file__).read_text()
+    missing = [k for k in diagnosis.MISTAKES if k not in named and f'"{k}"' not in here]
+    assert not missing, f"no fixture or test makes these mistakes: {missing}"
