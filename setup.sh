@@ -3,7 +3,8 @@
 # when it builds the autograder image. Idempotent: a second run only re-checks (seconds).
 #
 #   AUTOGRADER_ROOT  where Gradescope's tree lives (default /autograder); set it to try the
-#                    whole flow in a temporary directory on any machine (see README).
+#                    whole flow in a temporary directory on any machine
+#                    (docs/instructors.md, "Try the zip locally").
 #   PYTHON           the interpreter the virtualenv is built from (default python3). On an image
 #                    whose python3 is too old, set it below (PYTHON="${PYTHON:-python3.10}").
 #

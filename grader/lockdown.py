@@ -11,7 +11,7 @@ So before the first worker starts, a root grader takes group/other permissions o
 top-level entry of the project except its virtualenvs (the worker's interpreter comes from one), and
 leaves the project directory itself traversable but not listable (o=x), so the worker can
 still reach that interpreter. Nothing changes for non-root users (the sandbox then runs as
-the same user and file permissions cannot separate them; README, "How grading works").
+the same user and file permissions cannot separate them; docs/grading.md, "The sandbox").
 """
 
 import os

@@ -120,8 +120,8 @@ def course_secret(path) -> bytes:
         secret.create(path)
         print(
             f"created a new course secret, {path}: keep it with the course's private files "
-            "(git ignores it). Regrades reproduce Gradescope's grades only with it; README.md, "
-            '"The course secret".',
+            "(git ignores it). Regrades reproduce Gradescope's grades only with it "
+            '(docs/instructors.md, "The course secret").',
             file=sys.stderr,
         )
     try:

@@ -1,9 +1,9 @@
 """Every filesystem location the grader knows about, in one place.
 
-Gradescope's layout (see README, "How grading works"): the zip is unpacked into
-``$AUTOGRADER_ROOT/source``; each run finds the upload in ``submission/`` and must leave
-``results/results.json``. ``AUTOGRADER_ROOT`` defaults to ``/autograder`` and can be set so
-the whole flow runs in a temporary directory on any machine.
+Gradescope's layout (docs/instructors.md, "Put the autograder on Gradescope"): the zip is
+unpacked into ``$AUTOGRADER_ROOT/source``; each run finds the upload in ``submission/`` and
+must leave ``results/results.json``. ``AUTOGRADER_ROOT`` defaults to ``/autograder`` and can
+be set so the whole flow runs in a temporary directory on any machine.
 """
 
 import os

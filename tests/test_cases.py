@@ -70,7 +70,7 @@ def test_the_published_examples_do_not_depend_on_the_key(key):
 
 
 def test_the_published_examples_are_the_courses():
-    """Values from ../shared/reference/known-answers.md, typed in, not computed."""
+    """The course's published data (MITx 6.86x, unit 4), typed in, not computed."""
     ex = cases.WORKED_EXAMPLE
     assert ex.X.ravel().tolist() == [0.2, -0.9, -1.0, 1.2, 1.8]
     assert ex.params.priors.tolist() == [0.5, 0.5] and ex.params.mus.tolist() == [-3.0, 2.0]
