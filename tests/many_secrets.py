@@ -13,6 +13,7 @@ import time
 import warnings
 
 import numpy as np
+import pytest
 
 from grader import checks, config, grade, secret
 from tests import submission_fixtures
@@ -50,3 +51,16 @@ def verdict_problems(name, course_secret):
         found.append(f"(reproduce: put {course_secret.value.hex()} in a file and run "
                      f"python -m grader {path} --secret FILE)")  # fmt: skip
     return found
+
+
+def verdict_test():
+    """The test each test_many_secrets*.py module holds, over its own ten fresh secrets."""
+    secrets = random_secrets()
+
+    @pytest.mark.parametrize("index", range(SECRETS_PER_MODULE), ids=lambda i: f"secret{i}")
+    @pytest.mark.parametrize("name", NAMES)
+    def test_the_verdict_does_not_depend_on_the_secret(name, index):
+        problems = verdict_problems(name, secrets[index])
+        assert not problems, "\n".join(problems)
+
+    return test_the_verdict_does_not_depend_on_the_secret

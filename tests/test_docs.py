@@ -9,6 +9,7 @@ which this module checks with ``make -n``), or .ci/run, which runs it as written
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -80,9 +81,14 @@ def shown_commands():
     return found
 
 
+# Run as from a shell, not as part of the make that may be running this suite (make test):
+# its MAKEFLAGS would make every make below print "Entering directory".
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+
+
 def run(command, cwd=ROOT, timeout=300):
     done = subprocess.run(command, shell=True, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, executable="/bin/bash")  # fmt: skip
+                          timeout=timeout, executable="/bin/bash", env=CLEAN_ENV)  # fmt: skip
     assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
 
