@@ -13,9 +13,11 @@ import os
 import pathlib
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 import pytest
@@ -339,3 +341,23 @@ def paths_owned(is_ours, places):
             except OSError:
                 pass
     return found
+
+
+def tcp_listener():
+    """A loopback TCP listener for the network attacks: (server, received, thread), where
+    ``received`` gets what one connection sends within 10 s."""
+    server = socket.create_server(("127.0.0.1", 0))
+    received = []
+
+    def serve():
+        server.settimeout(10)
+        try:
+            conn, _ = server.accept()
+            with conn:
+                received.append(conn.recv(100))
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return server, received, thread

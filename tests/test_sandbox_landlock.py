@@ -11,7 +11,6 @@ import os
 import pathlib
 import socket
 import stat
-import threading
 
 import pytest
 
@@ -21,6 +20,7 @@ from tests.sandbox_helpers import (
     assert_attack,
     require,
     run_attack,
+    tcp_listener,
     victim,  # noqa: F401 (a fixture)
     worker_account,
 )
@@ -121,28 +121,10 @@ def test_another_process_is_invisible_in_proc(tmp_path, monkeypatch, victim, wit
     assert_attack(listing, {"landlock"}, without)
 
 
-def _tcp_listener():
-    server = socket.create_server(("127.0.0.1", 0))
-    received = []
-
-    def serve():
-        server.settimeout(10)
-        try:
-            conn, _ = server.accept()
-            with conn:
-                received.append(conn.recv(100))
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    return server, received, thread
-
-
 @pytest.mark.parametrize("without", [("seccomp",), NEITHER], ids=["landlock-alone", "control"])
 def test_tcp_to_a_loopback_listener_is_refused(tmp_path, monkeypatch, without):
     require("landlock-net")
-    server, received, thread = _tcp_listener()
+    server, received, thread = tcp_listener()
     with server:
         port = server.getsockname()[1]
         line = run_attack(tmp_path, monkeypatch, "tcp", port, without)

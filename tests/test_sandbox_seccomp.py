@@ -11,7 +11,6 @@ the kernel's seccomp is missing. Run as root by ``make test`` and as an unprivil
 import errno
 import os
 import socket
-import threading
 
 import pytest
 
@@ -21,6 +20,7 @@ from tests.sandbox_helpers import (
     assert_attack,
     require,
     run_attack,
+    tcp_listener,
     victim,  # noqa: F401 (a fixture)
     worker_account,
 )
@@ -38,20 +38,7 @@ def _denied_with_eperm(line, without):
 @RUNS
 def test_tcp_to_a_loopback_listener_is_refused(tmp_path, monkeypatch, without):
     require("seccomp")
-    server = socket.create_server(("127.0.0.1", 0))
-    received = []
-
-    def serve():
-        server.settimeout(10)
-        try:
-            conn, _ = server.accept()
-            with conn:
-                received.append(conn.recv(100))
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    server, received, thread = tcp_listener()
     with server:
         line = run_attack(tmp_path, monkeypatch, "tcp", server.getsockname()[1], without)
         thread.join(10 if line == "ATTACK allowed" else 0)
