@@ -105,9 +105,19 @@ def test_readme_links_every_document_and_every_link_resolves():
     for doc in [ROOT / "HANDOUT.md", *DOCS[1:]]:
         assert f"]({doc.relative_to(ROOT).as_posix()})" in readme, doc.name
     for doc in DOCS:
-        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", doc.read_text()):
-            if "://" not in target:
-                assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+        for target, anchor in re.findall(r"\]\(([^)#]+)(?:#([^)]*))?\)", doc.read_text()):
+            if "://" in target:
+                continue
+            assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+            if anchor:
+                assert anchor in _anchors(doc.parent / target), f"{doc.name}: {target}#{anchor}"
+
+
+def _anchors(path):
+    """The anchors GitHub gives a Markdown file's headings (lower case, punctuation dropped,
+    spaces as hyphens)."""
+    headings = re.findall(r"^#+ (.+)$", path.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
 
 
 def test_every_command_shown_is_one_a_test_runs():
