@@ -21,6 +21,18 @@ from grader.sandbox import schema, worker
 from grader.sandbox.client import Sandbox
 
 
+@contextlib.contextmanager
+def _nan_empty():
+    """The real worker's NaN-filled ``np.empty`` (worker.uninitialised_reads_as_nan), for the
+    length of one call only: this process's numpy is the test suite's."""
+    saved = np.empty, np.empty_like
+    worker.uninitialised_reads_as_nan()
+    try:
+        yield
+    finally:
+        np.empty, np.empty_like = saved
+
+
 class _InProcessWorker(worker.Worker):
     def __init__(self, cls):
         super().__init__(None, None, "gmm1d.py", paths.CLASS_NAME, 32 << 20)
@@ -52,7 +64,7 @@ class FakeSandbox:
         arrays = Sandbox._request_arrays(op, k, params, data)
         call_id = next(self._ids)
         printed = io.StringIO()
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), _nan_empty():
             header, out = self.worker.serve(
                 {"op": op, "k": k, "id": call_id, **(options or {})}, arrays
             )

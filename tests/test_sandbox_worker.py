@@ -2,12 +2,17 @@
 parameters in the student's style, and the source text it is started with."""
 
 import os
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from grader.sandbox import describe, worker
 from grader.sandbox.process import worker_source
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def test_worker_describe_exception_points_at_deepest_submission_line():
@@ -105,31 +110,40 @@ def test_parameters_are_set_in_the_constructors_own_layout(current, expected):
     )
 
 
+UNINITIALISED = """
+import sys
+import numpy as np
+from grader.sandbox import worker
+shape, patched = (int(sys.argv[1]), int(sys.argv[2])), sys.argv[3] == "patched"
+if patched:
+    worker.uninitialised_reads_as_nan()
+from numpy import empty  # bound after the patch, as a submission's import is
+stale = nan = 0
+for _ in range(50):
+    np.full(shape, 0.25)  # an answer, freed at once: what np.empty finds next
+    for out in (empty(shape), np.empty_like(np.zeros(shape))):
+        stale += bool((out.ravel()[4:] == 0.25).all())  # (malloc may reuse the first bytes)
+        nan += bool(np.isnan(out).all())
+ints = np.empty(shape, dtype=int)
+print(stale, nan, ints.dtype == np.int_ and np.empty(shape, dtype=object)[0, 0] is None)
+"""
+
+
 @pytest.mark.parametrize("n, k", [(7, 1), (40, 2), (100, 3), (300, 6)])
 def test_uninitialised_memory_reads_as_nan_not_as_an_earlier_answer(n, k):
     """The untouched starter's ``np.empty((n, k))`` must not hand back a block that just held
     probabilities (numpy's block cache and malloc both return the last block freed), or it
-    would pass as an answer on some inputs and not others. Here the block freed just before
-    the call holds 0.25 everywhere: without poison_free_memory np.empty returns it."""
+    would pass as an answer on some inputs and not others. In a process of its own, since the
+    worker's patch of numpy is not for the test process. The control shows the stale answer
+    really is there without the patch."""
 
-    class Starter:
-        def __init__(self, k):
-            self.num_gaussians, self.priors = k, np.full((k, 1), 1 / k)
-            self.mus, self.variances = np.zeros((k, 1)), np.ones((k, 1))
+    def run(mode):
+        args = [sys.executable, "-c", UNINITIALISED, str(n), str(k), mode]
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        stale, nan, others_untouched = done.stdout.split()
+        return int(stale), int(nan), others_untouched
 
-        def estep(self, X):
-            return np.empty((X.shape[0], self.num_gaussians))
-
-    read_fd, write_fd = os.pipe()
-    try:
-        serving = worker.Worker(-1, write_fd, "/nowhere/gmm1d.py", "GMM1D", 1 << 24)
-        serving.cls = Starter
-        request = {"X": np.zeros((n, 1)), "priors": np.full(k, 1 / k), "mus": np.zeros(k),
-                   "variances": np.ones(k)}  # fmt: skip
-        np.full((n, k), 0.25)  # an answer, freed at once: what np.empty would find
-        header, arrays = serving.serve({"op": "estep", "k": k, "id": 1}, request)
-    finally:
-        os.close(read_fd)
-        os.close(write_fd)
-    assert header["kind"] == "ok"
-    assert np.isnan(arrays["result"]).mean() > 0.9, arrays["result"][:3]
+    assert run("patched") == (0, 100, "True")
+    stale, nan, _ = run("control")
+    assert stale > 0 and nan == 0

@@ -7,10 +7,11 @@ directory) and PLAN is the confinement plan as JSON. So this module may import o
 standard library, numpy and those modules; it is also importable normally, for the tests.
 
 Sequence: import numpy (module level, before ``main``) -> confine itself
-(grader/sandbox/confine.py) -> send ``ready`` with the confinement report -> import the
-submission once, as module ``gmm1d`` from the copy in the working directory -> send
-``loaded`` -> serve one request at a time until the request pipe closes. If confinement
-fails, ``ready`` carries the error instead and the submission is never imported.
+(grader/sandbox/confine.py) -> send ``ready`` with the confinement report -> make
+``np.empty`` NaN-filled (``uninitialised_reads_as_nan``) -> import the submission once, as
+module ``gmm1d`` from the copy in the working directory -> send ``loaded`` -> serve one
+request at a time until the request pipe closes. If confinement fails, ``ready`` carries
+the error instead and the submission is never imported.
 
 Every call starts from a fresh ``GMM1D(k)`` with the parameters set in the student's own
 style; ``em_run`` then alternates the student's estep and mstep on that one model, as its
@@ -26,6 +27,7 @@ descriptors rather than attributes a subclass could override, BaseException caug
 everything that can run student code) but not about its own environment.
 """
 
+import functools
 import importlib.util
 import json
 import os
@@ -100,13 +102,26 @@ def load_submission(path, class_name):
 # --- serving -----------------------------------------------------------------------------
 
 
-def poison_free_memory(*sizes):
-    """Free NaN-filled blocks of ``sizes`` bytes, so that an np.empty of that size (the
-    untouched starter's estep) gets NaN back, not whatever answer numpy's block cache or
-    malloc last freed there: uninitialised memory reads as "not finite" in every worker and
-    every call, instead of passing as probabilities on some inputs and not others."""
-    for size in sizes:
-        np.full(max(size // 8, 1), np.nan)  # created and freed at once
+def uninitialised_reads_as_nan():
+    """Make ``np.empty`` and ``np.empty_like`` fill floating arrays with NaN: in the worker
+    only, before the submission is imported (so ``from numpy import empty`` gets them too).
+
+    Uninitialised memory is whatever numpy's block cache or malloc last freed there: in a
+    worker, often an earlier call's gammas, which is a valid answer. The untouched starter's
+    ``np.empty((n, k))`` would then pass the shape check on some inputs and not on others.
+    With NaN it fails in every worker and every call. Correct code pays one fill per array."""
+
+    def nan_filled(make):
+        @functools.wraps(make)
+        def make_nan_filled(*args, **kwargs):
+            out = make(*args, **kwargs)
+            if isinstance(out, np.ndarray) and out.dtype.kind in "fc":
+                out.fill(np.nan)
+            return out
+
+        return make_nan_filled
+
+    np.empty, np.empty_like = nan_filled(np.empty), nan_filled(np.empty_like)
 
 
 class Worker:
@@ -151,12 +166,10 @@ class Worker:
             if op == "estep":
                 stage = "estep"
                 self.progress(stage)
-                poison_free_memory(X_copy.shape[0] * k * 8)
                 result = model.estep(X_copy)
             if op == "mstep":
                 stage = "mstep"
                 self.progress(stage)
-                poison_free_memory(k * 8)
                 returned = model.mstep(X_copy, gammas_copy)
         except BaseException as exc:
             error = describe_exception(exc, self.path)
@@ -216,11 +229,9 @@ class Worker:
             stage = "estep"
             try:
                 self.progress(stage)
-                poison_free_memory(X.shape[0] * k * 8)
                 gammas = model.estep(X)
                 stage = "mstep"
                 self.progress(stage)
-                poison_free_memory(k * 8)
                 model.mstep(X, gammas)
             except BaseException as exc:
                 error = describe_exception(exc, self.path)
@@ -270,6 +281,7 @@ class Worker:
             self.send({"type": "ready", "error": f"{type(exc).__name__}: {exc}"[:1000]})
             return
         self.send({"type": "ready", "confinement": report})
+        uninitialised_reads_as_nan()
         self.cls, loaded = load_submission(self.path, self.class_name)
         self.flush_output()
         loaded["type"] = "loaded"
