@@ -7,7 +7,8 @@ deliberately imports nothing from ``grader/`` so a bug in the grader's report wr
 hide itself here.
 
 ``problems(raw_bytes)`` returns a list of human-readable problems; an empty list means the
-file is one Gradescope would accept and display as intended.
+file is one Gradescope would accept and display as intended. ``score`` and ``max_score`` read
+a valid file's totals, as Gradescope does.
 """
 
 import json
@@ -97,3 +98,14 @@ def problems(raw_bytes):
         if len(scores) == len(tests) and abs(data["score"] - math.fsum(scores)) > SUM_TOLERANCE:
             found.append(f"score {data['score']} != sum of test scores {math.fsum(scores)}")
     return found
+
+
+def score(results):
+    """The total Gradescope shows: the top-level score if present, else the tests' sum."""
+    if "score" in results:
+        return results["score"]
+    return sum(test["score"] for test in results["tests"])
+
+
+def max_score(results):
+    return sum(test.get("max_score", 0) for test in results["tests"])

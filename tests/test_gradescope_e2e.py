@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader import package, secret
+from tests.results_schema import max_score, score
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_TIMEOUT = 600  # a cold pip install of numpy + scipy
@@ -135,16 +136,6 @@ def gradescope(request, autograder_zip):
         yield Gradescope(root, env)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def score(results):
-    if "score" in results:
-        return results["score"]
-    return sum(test["score"] for test in results["tests"])
-
-
-def max_score(results):
-    return sum(test.get("max_score", 0) for test in results["tests"])
 
 
 def text(path: Path) -> str:

@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from grader import package
+from tests.results_schema import max_score, score
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solution" / "gmm1d.py"
@@ -277,16 +278,6 @@ def bookworm(autograder_zip):
 @pytest.fixture(scope="module")
 def bullseye(autograder_zip):
     yield from make_image("bullseye", autograder_zip)
-
-
-def score(results):
-    if "score" in results:
-        return results["score"]
-    return sum(test["score"] for test in results["tests"])
-
-
-def max_score(results):
-    return sum(test.get("max_score", 0) for test in results["tests"])
 
 
 # --- Debian 12: Python 3.11, the supported path via apt ------------------------------------
