@@ -2,7 +2,8 @@
 
 python -m grader SUBMISSION --results PATH   grade one file (table + results.json)
 python -m grader autograde                   the Gradescope flow (see grader/gradescope.py)
-python -m grader batch ...                   regrade a class export (see grader/batch.py)
+python -m grader batch ...                   regrade a class export (see grader/batch/)
+python -m grader checks [--config PATH]      list the checks, their points and visibility
 """
 
 import sys

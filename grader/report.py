@@ -92,16 +92,22 @@ def problems(data) -> list:
     return found
 
 
-def write_atomic(path, data) -> None:
+def write_atomic(path, data, mode=0o644) -> None:
     """Write JSON to ``path`` via a temp file and rename, so a reader never sees half a file."""
+    text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    write_text_atomic(path, text, mode)
+
+
+def write_text_atomic(path, text, mode=0o644) -> None:
+    """Write ``text`` to ``path`` via a temp file and rename, the file ending with ``mode``
+    (the batch's own outputs are 0600: names, SIDs, emails and feedback)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, allow_nan=False, ensure_ascii=False)
-            handle.write("\n")
-        os.chmod(tmp, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -257,6 +257,17 @@ def test_progress_bar_on_a_terminal_and_lines_in_a_log():
 def test_cli_rejects_bad_input(tmp_path, capsys):
     assert batch.main([str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
     assert "not a folder or a zip file" in capsys.readouterr().err
+    folder = _plain(tmp_path, {"a.py": "print(1)"})
+    bad_config = tmp_path / "config.ini"
+    bad_config.write_text("[limits]\nmemory_mb = lots\n")
+    out = tmp_path / "out-2"
+    # A config every grading would refuse stops the batch before it grades anyone.
+    assert batch.main([str(folder), "--out", str(out), "--config", str(bad_config)]) == 2
+    assert "memory_mb" in capsys.readouterr().err and not out.exists()
+    taken = tmp_path / "a-file"
+    taken.write_text("")
+    assert batch.main([str(folder), "--out", str(taken)]) == 2  # a message, not a traceback
+    assert "error:" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         batch.main([str(tmp_path), "--jobs", "0"])
 
@@ -500,6 +511,8 @@ def test_a_hostile_class_is_graded_in_full_and_a_rerun_leaks_nothing_of_the_grad
     for path, mode in ((out, 0o700), (out / "results", 0o700), (out / "logs", 0o700),
                        (out / "grades.csv", 0o600), (out / "report.html", 0o600)):  # fmt: skip
         assert path.stat().st_mode & 0o777 == mode, path
+    for path in [*(out / "results").iterdir(), *(out / "logs").iterdir()]:  # graded or not
+        assert path.stat().st_mode & 0o777 == 0o600, path
     rerun = json.loads((out / "results" / "2006.json").read_text())
     feedback = json.dumps(rerun)
     for private in ("Student Number", "SID200", "@example.edu", "submission_id"):

@@ -163,6 +163,22 @@ def test_zip_total_size_is_capped(tmp_path, monkeypatch):
         safe_extract(archive, dest)
 
 
+@pytest.mark.parametrize(
+    "members",
+    [
+        {},  # an empty zip: nothing to grade, said as such
+        {"__MACOSX/._x": "junk"},  # only what is skipped
+        {"submission_1/x": "a file", "submission_1/x/gmm1d.py": "where that file is"},
+        {"submission_1/x/gmm1d.py": "ok", "submission_1/x": "a file where a folder is"},
+    ],
+    ids=["empty", "only-skipped", "file-then-folder", "folder-then-file"],
+)
+def test_a_zip_that_cannot_be_extracted_is_an_export_error_not_a_crash(tmp_path, members):
+    archive = _zip(tmp_path / "x.zip", members)
+    with pytest.raises(ExportError, match="cannot extract it|no submissions found"):
+        load_export(archive, tmp_path / "scratch")
+
+
 def test_not_a_zip(tmp_path):
     bogus = tmp_path / "export.zip"
     bogus.write_text("not a zip")
@@ -266,4 +282,4 @@ def test_zip_bytes_round_trip_reads_the_right_file(tmp_path):
     scratch.mkdir()
     (sub,) = load_export(archive, scratch)
     assert sub.id == "5" and sub.path == scratch / "submission_5" / "lab" / "gmm1d.py"
-    assert stat.S_IMODE(sub.path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(sub.path.stat().st_mode) == 0o600  # the instructor's only

@@ -1,6 +1,7 @@
 """``python -m grader batch``: regrade a whole class export after the deadline.
 
-    python -m grader batch SUBMISSIONS --out OUT [--jobs N] [--redo] [--timeout S]
+    python -m grader batch SUBMISSIONS [--out OUT] [--jobs N] [--redo] [--timeout S]
+        [--config PATH] [--secret FILE] [--allow-unconfined]
 
 SUBMISSIONS is a Gradescope "Export Submissions" download (unzipped folder or the zip) or a
 folder of ``.py`` files (grader/batch/export.py). Writes
@@ -30,19 +31,14 @@ The modules, in the order data flows: export.py and metadata.py (what to grade),
 gradebook.py (grades.csv), page.py (report.html), cli.py (the command line).
 """
 
-from grader.batch.cli import main, summary, unconfined_refusal
-from grader.batch.jobs import JobResult, Progress, grade_command, grade_one, run_batch
-from grader.batch.results import failure_results, load_results
+from grader.batch.cli import main, unconfined_refusal
+from grader.batch.jobs import JobResult, Progress, grade_command, run_batch
 
 __all__ = [
     "JobResult",
     "Progress",
-    "failure_results",
     "grade_command",
-    "grade_one",
-    "load_results",
     "main",
     "run_batch",
-    "summary",
     "unconfined_refusal",
 ]

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import secret
+from grader import config, secret
 from grader.batch.export import ExportError
 from grader.batch.jobs import DEFAULT_TIMEOUT, JobResult, default_jobs, run_batch
 from grader.batch.records import Record, class_stats, format_number
@@ -58,7 +58,7 @@ def summary(
     if stats.unconfined:
         lines.append(
             f"WARNING: {len(stats.unconfined)} submission(s) ran without a kernel layer: "
-            + "; ".join(stats.unconfined[0].sandbox_off)
+            + "; ".join(stats.unconfined_reasons)
         )
     lines.append(
         f"Wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'results'}/<id>.json"
@@ -133,9 +133,10 @@ def main(argv=None) -> int:
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
-    try:
-        secret.load(args.secret)  # a damaged secret stops the batch, not every grading
-    except secret.SecretError as exc:
+    try:  # what every grading would refuse stops the batch at once, not once per submission
+        config.load(args.config)
+        secret.load(args.secret)
+    except (config.ConfigError, secret.SecretError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     jobs = args.jobs or default_jobs()
@@ -144,7 +145,7 @@ def main(argv=None) -> int:
         records, outcomes = run_batch(
             args.submissions, args.out, jobs, args.redo, args.timeout, args.config, args.secret
         )
-    except ExportError as exc:
+    except (ExportError, OSError) as exc:  # OSError: e.g. --out names a file
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(summary(records, outcomes, args.out, time.monotonic() - start, jobs))

@@ -66,24 +66,6 @@ class Submission:
     submitters: tuple[Submitter, ...] = ()
 
 
-# ---------------------------------------------------------------------------------------------
-# submission_metadata.yml
-
-# Gradescope writes this file with Ruby's YAML emitter (Psych), symbols as keys:
-#
-#   submission_123456:
-#     :submitters:
-#     - :name: Ada Lovelace
-#       :sid: '1815'
-#       :email: ada@example.edu
-#     :created_at: 2024-03-01 12:00:00.000000000 -08:00
-#     :score: 42.0
-#     :results: {...nested, ignored...}
-#
-# Only the `:submitters:` list of each top-level `submission_<id>:` entry is read. Long values
-# may be folded onto more-indented continuation lines; quoted values use YAML's quoting rules.
-
-
 def _member_target(dest: Path, info: zipfile.ZipInfo) -> Path | None:
     """Where a member may be written under ``dest``, or None to skip it; raises if hostile."""
     name = info.filename.replace("\\", "/")  # zips made on Windows may use backslashes
@@ -108,10 +90,12 @@ def safe_extract(zip_path: Path, dest: Path) -> Path:
     Refuses (ExportError, nothing trusted) archives with absolute or ``..`` member paths,
     symbolic links, encrypted members, more than ``MAX_ZIP_MEMBERS`` members, a member larger
     than ``MAX_MEMBER_BYTES`` or more than ``MAX_TOTAL_BYTES`` in all. Sizes are counted while
-    copying, not taken from the (forgeable) headers. Files are written 0644, folders 0755, so
-    the unprivileged sandbox user can read the submission it grades.
+    copying, not taken from the (forgeable) headers. Files are written 0600, folders 0700:
+    uploads are for the instructor only (the grader hands the worker a copy of the one file it
+    grades). A member that collides with another (a file where a folder must go) is refused.
     """
     dest = Path(dest)
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)  # an archive may hold nothing to write
     try:
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -123,36 +107,36 @@ def safe_extract(zip_path: Path, dest: Path) -> Path:
                 f"{zip_path}: {len(infos)} members, more than the {MAX_ZIP_MEMBERS} allowed"
             )
         targets = [(info, _member_target(dest, info)) for info in infos]  # check all before writing
-        total = 0
-        for info, target in targets:
-            if target is None:
-                continue
-            if info.flag_bits & 0x1:
-                raise ExportError(f"refusing zip member {info.filename!r}: it is encrypted")
-            if info.is_dir():
-                target.mkdir(mode=0o755, parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-            written = 0
-            with archive.open(info) as src, open(target, "wb") as out:
-                while True:
-                    chunk = src.read(_COPY_CHUNK)
-                    if not chunk:
-                        break
-                    written += len(chunk)
-                    total += len(chunk)
-                    if written > MAX_MEMBER_BYTES:
-                        raise ExportError(
-                            f"refusing zip member {info.filename!r}: "
-                            f"larger than {MAX_MEMBER_BYTES} bytes"
-                        )
-                    if total > MAX_TOTAL_BYTES:
-                        raise ExportError(
-                            f"{zip_path}: more than {MAX_TOTAL_BYTES} bytes uncompressed"
-                        )
-                    out.write(chunk)
-            os.chmod(target, 0o644)
+        try:
+            _write_members(archive, zip_path, targets)
+        except (OSError, zipfile.BadZipFile, EOFError) as exc:  # a collision, a corrupt member
+            raise ExportError(f"{zip_path}: cannot extract it ({exc})") from None
     return dest
+
+
+def _write_members(archive, zip_path, targets):
+    total = 0
+    for info, target in targets:
+        if target is None:
+            continue
+        if info.flag_bits & 0x1:
+            raise ExportError(f"refusing zip member {info.filename!r}: it is encrypted")
+        if info.is_dir():
+            target.mkdir(mode=0o700, parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        written = 0
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with archive.open(info) as src, os.fdopen(fd, "wb") as out:
+            while chunk := src.read(_COPY_CHUNK):
+                written += len(chunk)
+                total += len(chunk)
+                if written > MAX_MEMBER_BYTES:
+                    too_big = f"larger than {MAX_MEMBER_BYTES} bytes"
+                    raise ExportError(f"refusing zip member {info.filename!r}: {too_big}")
+                if total > MAX_TOTAL_BYTES:
+                    raise ExportError(f"{zip_path}: more than {MAX_TOTAL_BYTES} bytes uncompressed")
+                out.write(chunk)
 
 
 # ---------------------------------------------------------------------------------------------

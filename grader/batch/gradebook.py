@@ -35,7 +35,3 @@ def write_grades_csv(path: Path, records: Sequence[Record]) -> list[str]:
         writer.writerow([_cell(v) for v in text] + numbers)
     write_private(path, buffer.getvalue())
     return checks
-
-
-# ---------------------------------------------------------------------------------------------
-# the batch

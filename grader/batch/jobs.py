@@ -3,7 +3,6 @@
 """
 
 import functools
-import json
 import os
 import signal
 import subprocess
@@ -28,9 +27,10 @@ from grader.batch.results import (
     is_graded,
     load_results,
     previous_seconds,
+    write_failure,
     write_private,
 )
-from grader.sandbox.cleanup import remove_tree
+from grader.sandbox.cleanup import kill_workers_of, remove_tree
 
 DEFAULT_TIMEOUT = 600.0  # per submission; the grader's own budget is far lower (grader/config.ini)
 
@@ -54,10 +54,6 @@ def grade_command(
     return cmd
 
 
-# ---------------------------------------------------------------------------------------------
-# results files
-
-
 @dataclass
 class JobResult:
     id: str
@@ -77,8 +73,6 @@ def _kill_group(proc: subprocess.Popen) -> None:
         proc.kill()
     except OSError:
         pass
-    from grader.sandbox.cleanup import kill_workers_of
-
     kill_workers_of(proc.pid)
 
 
@@ -122,10 +116,7 @@ def grade_one(
         reason = f"the batch could not grade it ({type(exc).__name__}: {exc})"
         detail = traceback.format_exc()[-LOG_TAIL_CHARS:]
         try:
-            write_private(
-                out / "results" / f"{sub.id}.json",
-                json.dumps(failure_results(reason, 0.0, detail), indent=2),
-            )
+            write_failure(out / "results" / f"{sub.id}.json", reason, 0.0, detail)
         except OSError as write_error:
             reason += f"; no results file could be written ({write_error})"
         return JobResult(sub.id, "failed", 0.0, reason)
@@ -144,7 +135,8 @@ def _grade_one(sub, out, timeout, missing_dir, command) -> JobResult:
     )
     start = time.monotonic()
     reason = ""
-    with open(log, "wb") as log_file:
+    # 0600, like every output of the batch: the log holds the student's feedback.
+    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as log_file:
         proc = subprocess.Popen(
             command(submission, partial, sub.note),
             cwd=paths.PROJECT_ROOT,
@@ -173,6 +165,7 @@ def _grade_one(sub, out, timeout, missing_dir, command) -> JobResult:
         _kill_group(proc)  # the grader has exited: anything it left running in its group goes too
     results = load_results(partial) if not reason and returncode == 0 else None
     if results is not None:
+        os.chmod(partial, 0o600)  # the grader writes results.json 0644, as for Gradescope
         os.replace(partial, target)  # kept as the grader wrote it, even when it is not a grade
         problem = grader_problem(results)
         return JobResult(sub.id, "failed" if problem else "graded", seconds, problem)
@@ -183,7 +176,7 @@ def _grade_one(sub, out, timeout, missing_dir, command) -> JobResult:
             else "the grader wrote no valid results file"
         )
     partial.unlink(missing_ok=True)
-    write_private(target, json.dumps(failure_results(reason, seconds, _tail(log)), indent=2))
+    write_failure(target, reason, seconds, _tail(log))
     return JobResult(sub.id, "failed", seconds, reason)
 
 
@@ -226,10 +219,6 @@ class Progress:
             self.stream.flush()
 
 
-# ---------------------------------------------------------------------------------------------
-# grades.csv
-
-
 def default_jobs() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -264,8 +253,9 @@ def run_batch(
     try:
         submissions = load_export(Path(source), scratch / "export")
         missing_dir = scratch / "missing"
-        todo = [s for s in submissions if redo or not is_graded(out / "results" / f"{s.id}.json")]
-        todo.sort(key=lambda s: -previous_seconds(out / "results" / f"{s.id}.json"))
+        previous = {s.id: load_results(out / "results" / f"{s.id}.json") for s in submissions}
+        todo = [s for s in submissions if redo or not is_graded(previous[s.id])]
+        todo.sort(key=lambda s: -previous_seconds(previous[s.id]))
         todo_ids = {s.id for s in todo}
         outcomes = [JobResult(s.id, "skipped") for s in submissions if s.id not in todo_ids]
         progress = Progress(len(submissions), len(outcomes), progress_stream)

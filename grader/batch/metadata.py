@@ -100,10 +100,25 @@ def _scalar(lines: list[str]) -> str:
     ].strip()  # " #" starts a comment after a plain scalar
 
 
+# Gradescope writes this file with Ruby's YAML emitter (Psych), symbols as keys:
+#
+#   submission_123456:
+#     :submitters:
+#     - :name: Ada Lovelace
+#       :sid: '1815'
+#       :email: ada@example.edu
+#     :created_at: 2024-03-01 12:00:00.000000000 -08:00
+#     :score: 42.0
+#     :results: {...nested, ignored...}
+#
+# Only the `:submitters:` list of each top-level `submission_<id>:` entry is read. Long values
+# may be folded onto more-indented continuation lines; quoted values use YAML's quoting rules.
+
+
 def parse_metadata(text: str) -> dict[str, tuple[Submitter, ...]]:
     """``submission_metadata.yml`` text -> {"submission_<id>": (Submitter, ...)}.
 
-    A line scanner for exactly the shape Gradescope writes (see the comment above); every line
+    A line scanner for exactly the shape Gradescope writes (the comment above); every line
     it does not recognise is ignored, so extra keys (``:created_at:``, ``:score:``,
     ``:results:``, ``:history:``) cost nothing. Entries without ``:submitters:`` map to ().
     """
@@ -179,7 +194,3 @@ def parse_metadata(text: str) -> dict[str, tuple[Submitter, ...]]:
         )
         for key, items in result.items()
     }
-
-
-# ---------------------------------------------------------------------------------------------
-# zip input

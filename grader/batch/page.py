@@ -146,7 +146,7 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
     if stats.unconfined:
         out.append(
             f'<p class="warn" id="unconfined">{len(stats.unconfined)} submission(s) ran without '
-            f"a kernel layer this grader uses: {_e('; '.join(stats.unconfined[0].sandbox_off))}"
+            f"a kernel layer this grader uses: {_e('; '.join(stats.unconfined_reasons))}"
             "</p>"
         )
 

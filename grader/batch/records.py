@@ -167,6 +167,11 @@ class ClassStats:
     inputs: list[tuple[str, int]]  # (secret label, graded submissions), most common first
 
     @property
+    def unconfined_reasons(self) -> list[str]:
+        """Every distinct reason a layer was off, over all unconfined submissions."""
+        return sorted({reason for r in self.unconfined for reason in r.sandbox_off})
+
+    @property
     def most_failed(self) -> list[CheckStats]:
         """Up to three checks failed by the most submissions (none that nobody failed)."""
         failing = [c for c in self.checks if c.failed > 0]
@@ -230,7 +235,3 @@ def _counted(items) -> list[tuple[str, int]]:
     for item in items:
         counts[item] = counts.get(item, 0) + 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-# ---------------------------------------------------------------------------------------------
-# report.html

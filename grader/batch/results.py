@@ -3,15 +3,14 @@ from a failure on our side, and written (for the batch's own records) readable b
 instructor only.
 """
 
-import os
+import json
 from pathlib import Path
 
 from grader.batch.records import grader_problem
+from grader.report import write_text_atomic
 from grader.strictjson import JSONError, finite, load_path
 
 MAX_RESULTS_BYTES = 10_000_000  # Gradescope keeps ~100 kB per output field; 11 tests fit easily
-
-
 LOG_TAIL_CHARS = 2000
 
 
@@ -37,23 +36,16 @@ def load_results(path: Path) -> dict | None:
     return data
 
 
-def previous_seconds(path: Path) -> float:
-    """How long this submission took last time (0 if never graded). A rerun (--redo, or a
-    retry after failures on our side) starts the slowest first: a submission that hangs for
-    its whole time limit then overlaps the rest instead of finishing the batch alone.
-    sorted() is stable, so first runs keep the export's order."""
-    data = load_results(path) if path.exists() else None
-    seconds = data.get("execution_time") if data else None
-    return (
-        float(seconds)
-        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
-        else 0.0
-    )
+def previous_seconds(data: dict | None) -> float:
+    """How long this submission took last time (0 if never graded), from its loaded results.
+    A rerun (--redo, or a retry after failures on our side) starts the slowest first: a
+    submission that hangs for its whole time limit then overlaps the rest instead of
+    finishing the batch alone. sorted() is stable, so first runs keep the export's order."""
+    return (finite(data.get("execution_time")) if data else None) or 0.0
 
 
-def is_graded(path: Path) -> bool:
-    """A valid results file that is a grade (not a failure on our side, see grader_problem)."""
-    data = load_results(path)
+def is_graded(data: dict | None) -> bool:
+    """Loaded results that are a grade (not a failure on our side, see grader_problem)."""
     return data is not None and not grader_problem(data)
 
 
@@ -71,19 +63,11 @@ def failure_results(reason: str, seconds: float, log_tail: str) -> dict:
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# grading one submission
-
-
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically, readable by the instructor only (mode 0600)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)  # an old tmp file may have had another mode
-    os.replace(tmp, path)
+    write_text_atomic(path, text, 0o600)
 
 
-# ---------------------------------------------------------------------------------------------
-# progress
+def write_failure(path: Path, reason: str, seconds: float, log_tail: str) -> None:
+    """Record, privately, that the grader itself failed for this submission."""
+    write_private(path, json.dumps(failure_results(reason, seconds, log_tail), indent=2))
