@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 from grader import checks, config, secret
+from grader.sandbox import schema
+from grader.sandbox.protocol import PARAM_NAMES
 from tests.fake_sandbox import FakeSandbox
 
 REF = checks.load_reference()
@@ -411,3 +413,32 @@ def test_every_mistake_is_made_by_a_fixture_or_a_test_here():
     here = pathlib.Path(__file__).read_text()
     missing = [k for k in diagnosis.MISTAKES if k not in named and f'"{k}"' not in here]
     assert not missing, f"no fixture or test makes these mistakes: {missing}"
+
+
+class _ForgedEmAccount(FakeSandbox):
+    """A worker reply rewritten by the submission's process (it can write its own frames):
+    the real account of the run, cut to ``keep`` rows and told as ``claim`` iterations with
+    no error, passed through the real reply validation."""
+
+    def __init__(self, keep, claim):
+        super().__init__(Ref)
+        self.keep, self.claim = keep, claim
+
+    def em_run(self, k, params, X, iterations):
+        real = super().em_run(k, params, X, iterations)
+        values = {key: real.values[key] for key in ("start_layouts", "layouts")}
+        values["iterations_done"] = self.claim
+        header = {"type": "reply", "id": 7, "kind": "ok", "error": "", "values": values}
+        arrays = {name: real.arrays[name][: self.keep] for name in PARAM_NAMES}
+        kind, error, values, arrays = schema.check_reply("em_run", 7, header, arrays)
+        return schema.Reply(kind, error, values=values, arrays=arrays)
+
+
+@pytest.mark.parametrize(
+    "keep, claim", [(0, 0), (1, 1), (1, None), (0, 5)], ids=["none", "one", "unsaid", "more"]
+)
+def test_a_cut_short_or_forged_em_account_earns_nothing(keep, claim):
+    ctx = checks.Context.for_grading(_ForgedEmAccount(keep, claim), REF, secret.development())
+    outcome = checks.run("em_monotone", ctx)
+    assert not outcome.passed
+    assert "came back incomplete" in outcome.feedback, outcome.feedback

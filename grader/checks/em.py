@@ -57,6 +57,25 @@ def _fall(case, lls, it) -> str:
     )
 
 
+def _iterations_reported(case, reply) -> int:
+    """How many iterations the reply accounts for, once it is a whole account: a row of k
+    numbers per iteration, and either every iteration or an error at the one after the last.
+    The reply comes from the submission's own process: a run it cut short or forged without
+    naming an error is judged on nothing, so it earns nothing."""
+    done, failure = reply.values.get("iterations_done"), reply.values.get("failure")
+    rows_ok = type(done) is int and 0 <= done <= case.iterations and all(
+        name in reply.arrays and reply.arrays[name].shape == (done, case.start.k)
+        for name in PARAM_NAMES
+    )
+    ended = done == case.iterations or (failure is not None and failure["iteration"] == done + 1)
+    if not (rows_ok and ended):
+        raise Fail(
+            f"{case.name}: the account of your EM run came back incomplete ({done} of "
+            f"{case.iterations} iterations, and no error named), so there is nothing to judge"
+        )
+    return done
+
+
 @check(
     "em_monotone",
     "Full EM: the log-likelihood never decreases and follows the reference",
@@ -68,7 +87,7 @@ def em_monotone(ctx):
     summary = []
     for case in ctx.cases.em_cases:
         reply = need(ctx.em_run(case.start, case.X, case.iterations), case.name)
-        done = reply.values.get("iterations_done", 0)
+        done = _iterations_reported(case, reply)
         ref = case.start
         previous = ctx.ref_loglik(case.start, case.X)
         lls = [previous]
