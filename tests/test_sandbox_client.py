@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from grader import paths
-from grader.sandbox import Limits, SandboxError
+from grader.sandbox import Limits, SandboxError, protocol
 from grader.sandbox.process import OutputCapture
 from tests.sandbox_helpers import (
     AFTER_M,
@@ -484,6 +484,42 @@ def test_an_oversized_reply_array_is_reported_not_decoded(tmp_path):
     assert reply.ok, reply.error
     assert "X_after" not in reply.arrays
     assert reply.values["array_errors"]["X_after"] == "too large to check: shape (33000000,)"
+
+
+def test_a_forged_loaded_frame_is_not_decoded(tmp_path, monkeypatch):
+    """The start-up frames come after the submission's import, so it can send its own
+    "loaded" frame, with 8 MB of int8 that would decode to 64 MB of float64 here. The
+    reader decodes no array outside a call: it arrives as TooLarge, never converted."""
+    text = paths.SOLUTION_PATH.read_text() + (
+        "\nimport json as _json, struct as _struct\n"
+        "def _forge():\n"
+        "    blob = _npy_bytes(np.zeros(8_000_000, np.int8))\n"
+        "    header = _json.dumps({'type': 'loaded', 'status': 'ok', 'classes': ['GMM1D'],\n"
+        "                          'arrays': [['bomb', len(blob)]]}).encode()\n"
+        "    os.write(int(sys.argv[2]), _struct.pack('>I', len(header)) + header + blob)\n"
+        "def _npy_bytes(array):\n"
+        "    import io\n"
+        "    buffer = io.BytesIO()\n"
+        "    np.save(buffer, array)\n"
+        "    return buffer.getvalue()\n"
+        "import os, sys\n"
+        "_forge()\n"
+    )
+    forging = tmp_path / "forging.py"
+    forging.write_text(text)
+    decoded = []
+    real = protocol.decode_array
+
+    def recording(data, max_elements=None):
+        array = real(data, max_elements)
+        decoded.append(array)
+        return array
+
+    monkeypatch.setattr(protocol, "decode_array", recording)
+    with sandbox(forging) as sb:
+        sb.construct(2)
+    bombs = [a for a in decoded if a.shape == (8_000_000,)]
+    assert bombs and all(isinstance(a, protocol.TooLarge) for a in bombs), decoded
 
 
 def test_em_run_gives_each_method_a_calls_time_within_the_budget():

@@ -189,7 +189,7 @@ def test_encode_frame_refuses_nan_in_headers():
 def test_frames_survive_arbitrary_chunking():
     arrays = {"X": np.arange(12.0).reshape(6, 2), "k": np.array([3])}
     data = encode_frame({"type": "call", "id": 7}, arrays) + encode_frame({"type": "ping"})
-    reader = FrameReader(1 << 20)
+    reader = FrameReader(1 << 20, max_elements=None)
     frames = []
     for i in range(len(data)):
         frames += reader.feed(data[i : i + 1])
@@ -270,7 +270,7 @@ def test_pickle_module_is_not_needed_to_decode_anything(monkeypatch):
 
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
-    reader = FrameReader(1 << 20)
+    reader = FrameReader(1 << 20, max_elements=None)
     [(header, arrays)] = reader.feed(encode_frame({"type": "x"}, {"a": np.arange(3)}))
     np.testing.assert_array_equal(arrays["a"], [0.0, 1.0, 2.0])
 
@@ -288,3 +288,6 @@ def test_an_array_over_the_element_budget_is_not_decoded():
     reader.max_elements = None
     ((_, arrays),) = reader.feed(frame)
     assert arrays["b"].dtype == np.float64 and arrays["b"].size == 5000
+    # A reader decodes nothing until it is given a budget (the worker's start-up frames).
+    ((_, arrays),) = protocol.FrameReader(1 << 20).feed(frame)
+    assert all(isinstance(a, protocol.TooLarge) for a in arrays.values())

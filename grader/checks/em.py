@@ -63,9 +63,13 @@ def _iterations_reported(case, reply) -> int:
     The reply comes from the submission's own process: a run it cut short or forged without
     naming an error is judged on nothing, so it earns nothing."""
     done, failure = reply.values.get("iterations_done"), reply.values.get("failure")
-    rows_ok = type(done) is int and 0 <= done <= case.iterations and all(
-        name in reply.arrays and reply.arrays[name].shape == (done, case.start.k)
-        for name in PARAM_NAMES
+    rows_ok = (
+        type(done) is int
+        and 0 <= done <= case.iterations
+        and all(
+            name in reply.arrays and reply.arrays[name].shape == (done, case.start.k)
+            for name in PARAM_NAMES
+        )
     )
     ended = done == case.iterations or (failure is not None and failure["iteration"] == done + 1)
     if not (rows_ok and ended):

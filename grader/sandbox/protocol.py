@@ -192,11 +192,13 @@ class FrameReader:
     buffered per frame. Raises ProtocolError; after that the reader must be discarded.
     """
 
-    def __init__(self, max_frame_bytes):
+    def __init__(self, max_frame_bytes, max_elements=0):
         self.max_frame_bytes = max_frame_bytes
-        # Elements one frame's arrays may decode to, in all (None: no limit). The parent sets
-        # it per call from the request's sizes; arrays past it arrive as TooLarge.
-        self.max_elements = None
+        # Elements one frame's arrays may decode to, in all (None: no limit). 0 by default: the
+        # worker's start-up frames carry no arrays, yet come after the submission's import
+        # (a forged "loaded" frame of int8 would decode to 8x its size in float64). The parent
+        # sets it per call from the request's sizes; arrays past it arrive as TooLarge.
+        self.max_elements = max_elements
         self._buffer = bytearray()
         self._header = None  # parsed header of the frame being received
         self._header_end = 0
@@ -272,7 +274,7 @@ def read_frame(fd, max_frame_bytes):
     prefix = _read_exactly(fd, _LENGTH.size)
     if prefix is None:
         return None
-    reader = FrameReader(max_frame_bytes)
+    reader = FrameReader(max_frame_bytes, max_elements=None)  # requests: the trusted parent's
     reader.feed(prefix)
     (length,) = _LENGTH.unpack(prefix)
     if not 0 < length <= MAX_HEADER_BYTES:
