@@ -105,6 +105,14 @@ def load(path=None) -> Config:
             value = _number(limit_items[key], kind, minimum, f"[limits] {key}", problems)
             limit_values[setting.name] = value
 
+    granted = Limits(**{name: v for name, v in limit_values.items() if v is not None})
+    if granted.total_budget < granted.startup_timeout:  # the first import must fit the budget
+        problems.append(
+            f"[limits] total_budget_seconds ({granted.total_budget:g}) must be at least "
+            f"startup_timeout_seconds ({granted.startup_timeout:g}): importing the submission "
+            "comes out of the budget"
+        )
+
     result_items = section_items("results", list(RESULTS_DEFAULTS))
     top_vis = {
         key: _visibility(result_items.get(key, default), f"[results] {key}", problems)

@@ -149,20 +149,20 @@ def grade_submission(
     from grader.sandbox import Sandbox, SandboxError
 
     sandbox = None
-    try:
-        sandbox = Sandbox(submission, limits or cfg.limits)
-        for warning in sandbox.support.warnings():
-            print(f"grader: WARNING: {warning}", file=sys.stderr)
-        sandbox.start()  # the worker imports numpy while we load the reference
-        extra["sandbox"] = sandbox.confinement.as_dict()
-        print(f"grader: {sandbox.confinement.summary()}", file=sys.stderr)
-        ctx = checks.Context.for_grading(sandbox, checks.load_reference(), course_secret)
-        run_check = functools.partial(checks.run, ctx=ctx)
-    except SandboxError as exc:
-        print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
-        extra["grader_error"] = str(exc)
-        run_check = _our_side
-    try:
+    try:  # one finally for everything after the worker starts: it is always closed
+        try:
+            sandbox = Sandbox(submission, limits or cfg.limits)
+            for warning in sandbox.support.warnings():
+                print(f"grader: WARNING: {warning}", file=sys.stderr)
+            sandbox.start()  # the worker imports numpy while we load the reference
+            extra["sandbox"] = sandbox.confinement.as_dict()
+            print(f"grader: {sandbox.confinement.summary()}", file=sys.stderr)
+            ctx = checks.Context.for_grading(sandbox, checks.load_reference(), course_secret)
+            run_check = functools.partial(checks.run, ctx=ctx)
+        except SandboxError as exc:
+            print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
+            extra["grader_error"] = str(exc)
+            run_check = _our_side
         data = _run(cfg, run_check, note=note, started=started, extra=extra)
         # Written before the sandbox closes: whatever the student's code left behind, its
         # cleanup can never change or erase this grade (and close() never raises).

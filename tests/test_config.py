@@ -76,6 +76,11 @@ def test_bad_check_settings_are_named(tmp_path, extra, message):
         ("memory_mb = 512", "memory_mb = 5.5", "[limits] memory_mb must be an integer"),
         ("output_kb = 4", "output_kb = 4\nextra = 1", "[limits] extra: unknown key"),
         ("visibility = visible", "visibility = everyone", "[results] visibility must be one of"),
+        (
+            "total_budget_seconds = 120",
+            "total_budget_seconds = 5",
+            "total_budget_seconds (5) must be at least startup_timeout_seconds (20)",
+        ),
     ],
 )
 def test_bad_limits_and_results_are_named(tmp_path, old, new, message):

@@ -4,12 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
-from grader import checks, grade
+from grader import checks, config, grade
 from grader.paths import PROJECT_ROOT, SOLUTION_PATH
-from grader.sandbox import isolation
+from grader.sandbox import cleanup, isolation
 
 
 def _cli(*args, cwd=PROJECT_ROOT):
@@ -96,3 +97,16 @@ def test_a_layer_turned_off_is_warned_about_and_recorded(tmp_path, layer, label)
         return
     assert data["score"] == 100, error
     assert f"{label}: turned off by GMM1D_SANDBOX_WITHOUT" in data["extra_data"]["sandbox"]["off"]
+
+
+def test_the_graders_own_log_lines_never_reach_a_students_feedback(capfd):
+    """Cleanup logs mid-check (a worker killed after a timeout), while the test runner has
+    swapped sys.stderr for the buffer that becomes the student's output."""
+
+    def run_check(_check_id):
+        cleanup.log("could not remove /autograder/source/private-path")
+        return checks.Outcome(True, "fine")
+
+    data = grade._run(config.load(), run_check, note="", started=time.monotonic(), extra={})
+    assert data["tests"] and all("private-path" not in t["output"] for t in data["tests"])
+    assert "private-path" in capfd.readouterr().err  # the instructor's log has it

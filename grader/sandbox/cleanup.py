@@ -36,8 +36,9 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 def log(message):
     """A line for the instructor's log (the grader's stderr); students never see it."""
-    with contextlib.suppress(Exception):
-        print(f"grader: cleanup: {message}", file=sys.stderr, flush=True)
+    with contextlib.suppress(Exception):  # the real stderr: during a check, sys.stderr is the
+        # test runner's buffer, which becomes the student's feedback (and this names our paths)
+        print(f"grader: cleanup: {message}", file=sys.__stderr__, flush=True)
 
 
 def _open_dir(parent_fd, name):
