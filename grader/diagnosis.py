@@ -110,8 +110,13 @@ VARIANCE_FROM_WRONG_MEANS = _mistake(
 )
 CLUSTERS_NOT_UPDATED = _mistake(
     "clusters_not_updated",
-    "some clusters keep the values they had before mstep (named above): your loop must "
-    "update every cluster j = 0 .. k - 1 (check its range)",
+    "some clusters keep the values they had before mstep: your loop must update every "
+    "cluster j = 0 .. k - 1 (check its range)",
+)
+STORED_NOTHING = _mistake(
+    "mstep_stored_nothing",
+    "after your mstep the parameters are exactly what they were before: it must store its "
+    "results on the model (self.priors = ...), not only in local variables or a return value",
 )
 
 
@@ -141,21 +146,36 @@ def reconcile_k(mistakes, failed_k, all_k) -> list:
         found.append(TWO_CLUSTERS)
     elif 2 in failed_k:
         found = [key for key in found if key != TWO_CLUSTERS]
+    if TWO_CLUSTERS in found:  # two clusters right, the rest wrong: not a loop range's fault
+        found = [key for key in found if key != CLUSTERS_NOT_UPDATED]
+    if CLUSTERS_NOT_UPDATED in found:  # a loop that skips the last cluster skips all of k = 1
+        found = [key for key in found if key != STORED_NOTHING]
     return list(dict.fromkeys(found))
 
 
 def stale_clusters(got, before, expected) -> list:
     """1-based numbers of the clusters whose value ``got`` kept from ``before`` while every
-    other cluster got the right value (a loop that skips clusters); [] when that is not the
-    pattern."""
+    other cluster, one at least, got the right value (a loop that skips clusters); [] when
+    that is not the pattern (nothing updated at all is :func:`stored_nothing`)."""
     got, before, expected = (np.asarray(a, dtype=float).ravel() for a in (got, before, expected))
     if not (got.shape == before.shape == expected.shape) or not np.all(np.isfinite(got)):
         return []
     right = np.isclose(got, expected, atol=_MATCH_ATOL, rtol=_MATCH_RTOL)
     kept = np.isclose(got, before, atol=_MATCH_ATOL, rtol=_MATCH_RTOL) & ~right
-    if kept.any() and np.all(right | kept):
+    if kept.any() and right.any() and np.all(right | kept):
         return [int(j) + 1 for j in np.flatnonzero(kept)]
     return []
+
+
+def stored_nothing(got, before, expected) -> bool:
+    """True when ``got`` is ``before`` exactly, where the right answer differs: the M-step
+    left the parameter as it was."""
+    got, before, expected = (np.asarray(a, dtype=float).ravel() for a in (got, before, expected))
+    return (
+        got.shape == before.shape == expected.shape
+        and np.array_equal(got, before)
+        and not np.allclose(got, expected, atol=_MATCH_ATOL, rtol=_MATCH_RTOL)
+    )
 
 
 def changed_by(before, now) -> str:

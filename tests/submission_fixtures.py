@@ -18,7 +18,7 @@ KINDS = ("correct", "buggy", "hostile")
 KEYS = {
     "why": "the bug or attack, and why exactly these checks fail (written from the bug)",
     "fails": "ids of the checks that must fail (any order)",
-    "mistakes": "check id -> mistake keys that check's feedback must name",
+    "mistakes": "check id -> the mistake keys that check's feedback names, exactly",
     "output_contains": "check id -> texts its feedback must contain (as read: Markdown off)",
     "leftover_markers": "texts no live process may show afterwards (processes it started)",
     "sandbox_without": "kernel layers turned off for it (GMM1D_SANDBOX_WITHOUT)",
@@ -78,9 +78,8 @@ def verdict_mismatches(tests, exp, cfg) -> list:
         found.append(f"score {score:g}, expected {expected_score(exp, cfg):g}")
     for check_id, keys in exp.get("mistakes", {}).items():
         named = by_check.get(check_id, {}).get("extra_data", {}).get("mistakes", [])
-        missing = [k for k in keys if k not in named]
-        if missing:
-            found.append(f"{check_id} does not name {missing} (it names {named})")
+        if set(named) != set(keys):  # a wrong extra diagnosis misleads as much as a missing one
+            found.append(f"{check_id} names {named}, expected exactly {keys}")
     for check_id, needles in exp.get("output_contains", {}).items():
         output = plain(by_check.get(check_id, {}).get("output", ""))  # as a student reads it
         found += [f"{check_id}'s feedback lacks {n!r}" for n in needles if n not in output]

@@ -442,3 +442,30 @@ def test_a_cut_short_or_forged_em_account_earns_nothing(keep, claim):
     outcome = checks.run("em_monotone", ctx)
     assert not outcome.passed
     assert "came back incomplete" in outcome.feedback, outcome.feedback
+
+
+class StoresNothing(Ref):
+    """Computes the M-step into local variables and never stores it (forgot ``self.``)."""
+
+    def mstep(self, X, gammas):
+        counts = gammas.sum(axis=0)
+        priors = counts / len(X)
+        mus = (gammas * X).sum(axis=0) / counts
+        return priors, mus
+
+
+M_STEP_CHECKS = ("mstep_priors", "mstep_means", "mstep_variances", "mstep_inputs")
+
+
+def test_an_mstep_that_stores_nothing_is_told_so_and_nothing_else():
+    """Not 'your loop skips clusters', not 'you recompute the responsibilities'."""
+    outcomes = outcomes_for(StoresNothing)
+    for check_id in M_STEP_CHECKS:
+        assert outcomes[check_id].mistakes == ["mstep_stored_nothing"], check_id
+    assert "it stored none" in outcomes["mstep_priors"].feedback
+
+
+def test_two_hardcoded_clusters_are_not_also_called_a_skipping_loop():
+    outcomes = outcomes_for(HardcodedTwo)
+    named = {m for o in outcomes.values() for m in o.mistakes}
+    assert "two_clusters_hardcoded" in named and "clusters_not_updated" not in named

@@ -117,7 +117,9 @@ def over_cases(case_list, judge, k_of=lambda case: case.params.k):
     mistakes = diagnosis.reconcile_k(
         [m for _, exc in failures for m in exc.mistakes], failed_k, {k_of(c) for c in case_list}
     )
-    feedback = failures[0][1].feedback
+    # Shown: the first failure that carries a mistake still named (its feedback explains it).
+    shown = next((exc for _, exc in failures if set(exc.mistakes) & set(mistakes)), failures[0][1])
+    feedback = shown.feedback
     if len(failures) > 1:
         ks = ", ".join(str(k) for k in sorted(failed_k))
         feedback += f"\n\n({len(failures)} of {len(case_list)} cases failed, for k = {ks}.)"

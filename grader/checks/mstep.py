@@ -43,8 +43,12 @@ def _check_param(ctx, name):
         stale = diagnosis.stale_clusters(got, getattr(case.params, name), expected)
         if stale:
             which = ", ".join(str(j) for j in stale)
-            message += f"\n\n(cluster {which} of {k} kept the {label} it had before `mstep`)"
+            clusters, had = ("cluster", "it had") if len(stale) == 1 else ("clusters", "they had")
+            message += f"\n\n({clusters} {which} of {k} kept the {label} {had} before `mstep`)"
             mistakes.append(diagnosis.CLUSTERS_NOT_UPDATED)
+        if diagnosis.stored_nothing(got, getattr(case.params, name), expected):
+            message += f"\n\n(these are the {label} `mstep` was given: it stored none)"
+            mistakes.append(diagnosis.STORED_NOTHING)
         if name == "variances":
             mistakes += diagnosis.variance_mistakes(got)
         raise Fail(message, mistakes)
@@ -100,6 +104,12 @@ def mstep_inputs(ctx):
         if value is None or not np.all(np.isfinite(value)):
             shown = fmt(value) if value is not None else "not readable as numbers"
             raise Fail(f"after `mstep`, `self.{name}` is {shown}: it must hold finite numbers")
+    if all(np.array_equal(a[name], np.ravel(getattr(case.params, name))) for name in a):
+        raise Fail(
+            "after `mstep`, `self.priors`, `self.mus` and `self.variances` are exactly what they "
+            "were before: it stored nothing",
+            [diagnosis.STORED_NOTHING],
+        )
     # Judged on whatever mstep stored (any size): the size itself is the value checks' business.
     if all(b[name] is not None and np.array_equal(a[name], b[name]) for name in a):
         raise Fail(
