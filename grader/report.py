@@ -25,14 +25,29 @@ TOP_OUTPUT_CHARS = 4_000
 MAX_FILE_BYTES = 1_000_000
 
 
+PRINTED_MIN_CHARS = 500  # what the student's code printed always gets at least this much room
+
+
 def test_text(outcome) -> str:
     """What a check's test says, in Markdown: its feedback, then what the student's code
-    printed, as a code block (where none of it can read as Markdown)."""
-    text = outcome.feedback
-    if outcome.output:
-        room = TEST_OUTPUT_CHARS - len(text) - 100
-        text += "\n\nYour code printed:\n\n" + fenced(block(outcome.output, max(room, 500)))
-    return block(text, TEST_OUTPUT_CHARS)
+    printed, as a code block (where none of it can read as Markdown). At most
+    ``TEST_OUTPUT_CHARS`` in all, cut where the block stays whole."""
+    if not outcome.output:
+        return block(outcome.feedback, TEST_OUTPUT_CHARS)
+    heading = "\n\nYour code printed:\n\n"
+    text = block(outcome.feedback, TEST_OUTPUT_CHARS - PRINTED_MIN_CHARS - len(heading) - 100)
+    return text + heading + _printed(outcome.output, TEST_OUTPUT_CHARS - len(text) - len(heading))
+
+
+def _printed(output, room) -> str:
+    """``output`` as a code block of at most ``room`` characters, its fences included (they
+    grow with the longest run of backticks it holds, so the text is cut until they fit)."""
+    limit = room
+    while True:
+        piece = fenced(block(output, max(limit, 0)))
+        if len(piece) <= room or limit <= 0:
+            return piece
+        limit -= len(piece) - room
 
 
 def complete(json_data, outcomes, *, output, execution_time, visibility, stdout_visibility,

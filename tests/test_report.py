@@ -121,3 +121,22 @@ def test_extra_data_strings_are_made_valid_utf8():
     assert report.problems(data) == []
     assert data["extra_data"]["submission"].startswith("gmm1d")
     assert data["extra_data"]["complete"] is True
+
+
+def test_printed_output_that_fills_the_test_stays_one_closed_block():
+    """Backticks make the fence longer: the printed text is cut so that the fences fit, and
+    the note counts what was really dropped."""
+    printed = "`" * 4000 + "x" * 20_000
+
+    def run_check(check_id):
+        return checks.Outcome(False, "fb", output=printed if check_id == "estep_shape" else "")
+
+    output = _graded(run_check)["tests"][1]["output"]
+    assert len(output) <= report.TEST_OUTPUT_CHARS
+    body = output.split("Your code printed:\n\n", 1)[1]
+    fence = body[: body.index("\n")]
+    assert set(fence) == {"`"} and body.endswith("\n" + fence)
+    shown = body[len(fence) + 1 : -len(fence) - 1].split("\n[... ")[0]
+    dropped = int(body.split("\n[... ")[1].split(" more characters")[0])
+    assert printed.startswith(shown) and len(shown) + dropped == len(printed)
+    assert len(fence) > max(len(run) for run in shown.split("x") if run)  # no run closes it
