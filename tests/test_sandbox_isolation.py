@@ -1,6 +1,7 @@
 """Identity, environment and resource limits of the worker, and the check of its confinement
 report (grader/sandbox/isolation.py)."""
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -141,12 +142,41 @@ def test_a_worker_weaker_than_the_machine_allows_is_refused(changes, refusal):
         isolation.check_confinement(_report(**changes), os.getpid(), None, SUPPORT)
 
 
+@pytest.mark.parametrize(
+    "abi, missing", [(3, ["network", "scopes"]), (5, ["scopes"]), (6, [])], ids=str
+)
+def test_a_landlock_older_than_a_part_is_warned_about_and_recorded(abi, missing, monkeypatch):
+    """Never silently weaker: a kernel whose Landlock has files but not TCP rules or scopes
+    says which part is missing and what that leaves open, at start and in every grading."""
+    support = dataclasses.replace(SUPPORT, landlock_abi=abi, seccomp=False)
+    gaps = support.landlock_gaps()
+    assert [gap.split()[1] for gap in gaps] == missing
+    assert all(f"{gap}." in support.warnings() for gap in gaps)
+    monkeypatch.setattr(isolation, "_proc_status", lambda pid: {"NoNewPrivs": "1"})
+    report = _report(landlock=support.landlock_parts, seccomp=0)
+    confinement = isolation.check_confinement(report, os.getpid(), None, support)
+    assert [line for line in confinement.off if line.startswith("Landlock ")] == gaps
+
+
+def test_calls_an_older_libseccomp_does_not_know_are_recorded_as_open(monkeypatch):
+    support = dataclasses.replace(SUPPORT, seccomp=True)
+    monkeypatch.setattr(isolation, "_proc_status", lambda pid: {"Seccomp": "2", "NoNewPrivs": "1"})
+    report = _report(seccomp=40, seccomp_unknown=["io_uring_setup", "pidfd_getfd"])
+    confinement = isolation.check_confinement(report, os.getpid(), None, support)
+    assert "seccomp: this libseccomp does not know io_uring_setup, pidfd_getfd" in " ".join(
+        confinement.off
+    )
+    with pytest.raises(SandboxError, match="malformed"):
+        isolation.check_confinement(_report(seccomp_unknown="x"), os.getpid(), None, support)
+
+
 def test_the_confinement_of_a_real_worker_is_checked_and_summarised():
     with sandbox("correct_small") as sb:
         assert sb.estep(2, PARAMS2, X5).ok
         confinement = sb.confinement
     assert list(confinement.landlock) == SUPPORT.landlock_parts
     assert bool(confinement.seccomp_denied) == SUPPORT.seccomp
+    assert not [line for line in confinement.off if "does not know" in line]  # all filtered
     assert confinement.separate_uid == ROOT
     summary = confinement.summary()
     assert summary.startswith("sandbox: ")

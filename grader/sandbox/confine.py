@@ -168,7 +168,8 @@ def apply(plan):
     use_seccomp = "seccomp" not in without and seccomp.available()[0]
     seccomp_seconds = time.perf_counter() - started
     roots = interpreter_roots()
-    report = {"uid": os.getuid(), "capability": None, "landlock": [], "seccomp": 0}
+    report = {"uid": os.getuid(), "capability": None, "landlock": [], "seccomp": 0,
+              "seccomp_unknown": []}  # fmt: skip
     if plan.get("uid") is not None:
         report["capability"] = _switch_identity(plan, libc, roots, will_landlock=abi > 0)
         report["uid"] = os.getuid()
@@ -187,13 +188,12 @@ def apply(plan):
         rules["/proc/self"] = landlock.READ_NO_EXEC
         rules[os.getcwd()] = landlock.PRIVATE
         report["landlock"] = landlock.restrict(rules, abi)
-        report["read_roots"] = roots
     landlock_ended = time.perf_counter()
     _preload(plan.get("preload", ()))
     _set_limits(plan)
     seccomp_started = time.perf_counter()
     if use_seccomp:
-        report["seccomp"] = seccomp.install()
+        report["seccomp"], report["seccomp_unknown"] = seccomp.install()
     ended = time.perf_counter()
     # What the kernel layers cost this start (make bench reports the medians).
     report["seconds"] = {

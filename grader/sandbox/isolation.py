@@ -35,6 +35,12 @@ PRIVATE_DIR_PREFIX = "gmm1d-sandbox-"
 WITHOUT_VARIABLE = "GMM1D_SANDBOX_WITHOUT"
 LAYERS = ("landlock", "seccomp")
 LANDLOCK_PARTS = {"files": 1, "network": 4, "scopes": 6}  # part -> first ABI that has it
+# What a kernel whose Landlock predates a part leaves open (said in the log and results).
+LANDLOCK_GAPS = {
+    "network": "TCP connect and bind are refused only by seccomp",
+    "scopes": "student code can signal processes of its own uid (as root, the uid layer stops "
+    "that) and reach abstract UNIX sockets outside the sandbox",
+}
 _SLOTS = itertools.count()
 
 
@@ -151,6 +157,17 @@ class Support:
     def landlock_parts(self):
         return [part for part, since in LANDLOCK_PARTS.items() if self.landlock_abi >= since]
 
+    def landlock_gaps(self):
+        """One line per part this kernel's Landlock lacks (none when Landlock is off)."""
+        if not self.landlock_abi:
+            return []
+        return [
+            f"Landlock {part} (ABI {since}+; this kernel has ABI {self.landlock_abi}): "
+            f"{LANDLOCK_GAPS[part]}"
+            for part, since in LANDLOCK_PARTS.items()
+            if self.landlock_abi < since
+        ]
+
     def warnings(self):
         """What an instructor must be told before grading with less than full confinement."""
         found = []
@@ -161,6 +178,7 @@ class Support:
                 f"use the network.{who} Grade on Linux 5.13 or newer (on macOS or Windows, "
                 "inside a Linux container)."
             )
+        found += [f"{gap}." for gap in self.landlock_gaps()]
         if not self.seccomp:
             found.append(f"{self.seccomp_why}: student code can open sockets and SysV IPC.")
         return found
@@ -262,8 +280,15 @@ def check_confinement(report, pid, account, support) -> Confinement:
     off = []
     if not parts:
         off.append(f"Landlock: {support.landlock_why}")
+    off += support.landlock_gaps()
     if not denied:
         off.append(f"seccomp: {support.seccomp_why}")
+    unknown = report.get("seccomp_unknown", [])
+    if type(unknown) is not list or not all(type(name) is str for name in unknown):
+        refuse("its confinement report is malformed")
+    if unknown:  # an older libseccomp: those calls are open
+        names = ", ".join(name[:40] for name in unknown[:40])
+        off.append(f"seccomp: this libseccomp does not know {names}, so they are not filtered")
     if account is None:
         off.append("separate uid: the grader is not root, so the worker runs as you")
     seconds = report.get("seconds") if type(report.get("seconds")) is dict else {}

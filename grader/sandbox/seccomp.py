@@ -90,18 +90,22 @@ def available():
 
 
 def install():
-    """Load the deny-list filter into this process (irreversible); returns how many calls it
-    denies. Raises OSError on failure."""
+    """Load the deny-list filter into this process (irreversible); returns (how many calls it
+    denies, the names this libseccomp does not know). An unknown name (an older libseccomp)
+    is not filtered, so it is reported, never skipped in silence. Raises OSError on failure."""
     lib = _lib()
     ctx = lib.seccomp_init(ACT_ALLOW)
     if not ctx:
         raise OSError(errno.ENOMEM, "seccomp_init failed")
     try:
-        denied = 0
+        denied, unknown = 0, []
         for names in DENIED.values():
             for name in names:
+                # A call this architecture lacks resolves to a negative pseudo-number that
+                # libseccomp accepts; -1 (__NR_SCMP_ERROR) is a name it does not know at all.
                 number = lib.seccomp_syscall_resolve_name(name.encode())
-                if number == -1:  # __NR_SCMP_ERROR: not a syscall of this architecture
+                if number == -1:
+                    unknown.append(name)
                     continue
                 result = lib.seccomp_rule_add_array(ctx, act_errno(errno.EPERM), number, 0, None)
                 if result < 0:
@@ -110,6 +114,6 @@ def install():
         result = lib.seccomp_load(ctx)
         if result < 0:
             raise OSError(-result, f"seccomp_load: {os.strerror(-result)}")
-        return denied
+        return denied, unknown
     finally:
         lib.seccomp_release(ctx)
