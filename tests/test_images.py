@@ -41,6 +41,12 @@ from tests.results_schema import max_score, score
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "solution" / "gmm1d.py"
 STUB = ROOT / "gmm1d.py"
+# Correct files that load scipy and matplotlib: on the image's system Python, Landlock must
+# allow what they read (its stdlib and site-packages), not the whole of /usr.
+LIBRARY_USERS = [
+    ROOT / "tests" / "submissions" / "correct" / name
+    for name in ("scipy_norm.py", "matplotlib_at_the_top.py")
+]
 MIRROR = "http://deb.debian.org/debian"
 PROBE_TIMEOUT = 5  # seconds: is the registry there at all?
 BUILD_TIMEOUT = 600  # mmdebstrap: about 15 s here, downloads included
@@ -302,6 +308,14 @@ def test_debian12_grades_the_reference_100(bookworm):
     results, log = image.grade(REFERENCE)
     assert not results.get("extra_data", {}).get("autograder_error"), log
     assert max_score(results) == 100, log
+    assert score(results) == pytest.approx(100), log
+
+
+@pytest.mark.parametrize("submission", LIBRARY_USERS, ids=lambda p: p.stem)
+def test_debian12_grades_correct_files_using_scipy_and_matplotlib_100(bookworm, submission):
+    image, [(setup_status, setup_log, _), _] = bookworm
+    assert setup_status == 0, setup_log[-6000:]
+    results, log = image.grade(submission)
     assert score(results) == pytest.approx(100), log
 
 

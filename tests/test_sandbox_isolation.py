@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -210,3 +211,14 @@ def test_landlock_never_opens_the_root_or_a_folder_above_the_private_directory(
     assert not any(str(tmp_path).startswith(root.rstrip("/") + "/") for root in roots)
     assert all(pathlib.Path(root).is_dir() for root in roots)
     assert not any(root.startswith(("/dev", "/proc", "/sys")) for root in roots)
+
+
+def test_a_system_interpreters_prefix_is_not_opened_whole(monkeypatch):
+    """Gradescope's venv sits on /usr/bin/python3, whose prefix is /usr: the standard library
+    and site-packages are read through sys.path instead of the whole system tree."""
+    for name in ("prefix", "exec_prefix", "base_prefix", "base_exec_prefix"):
+        monkeypatch.setattr(sys, name, "/usr")
+    stdlib = os.path.dirname(os.__file__)
+    roots = confine.interpreter_roots()
+    assert "/usr" not in roots and "/usr/local" not in roots
+    assert os.path.realpath(stdlib) in roots

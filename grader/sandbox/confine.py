@@ -41,6 +41,7 @@ CAP_DAC_READ_SEARCH = 2
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 PR_SET_PDEATHSIG, PR_SET_KEEPCAPS = 1, 8
 SYSTEM_LIBRARY_DIRS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64")
+SYSTEM_PREFIXES = ("/usr", "/usr/local")  # a system Python's prefix: too broad to allow whole
 DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
 NOT_LIBRARY_PLACES = ("/dev/", "/proc/", "/sys/", "/run/", "/tmp/", "/var/tmp/", "/memfd:")
 
@@ -67,8 +68,11 @@ def interpreter_roots():
     file it has mapped (shared libraries of numpy and the C library).
 
     Never "/" or a directory above the working directory, and nothing mapped from a shared,
-    writable or virtual place: a root there would open far more than the interpreter."""
+    writable or virtual place: a root there would open far more than the interpreter. A
+    system interpreter's prefix (``/usr``, ``/usr/local``: Gradescope's venv is built on
+    /usr/bin/python3) is the whole system tree, so there its sys.path entries stand in."""
     found = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix]
+    found = [p for p in found if os.path.realpath(p) not in SYSTEM_PREFIXES]
     found += [p for p in sys.path if p]
     found.append(os.path.dirname(os.path.realpath(sys.executable)))
     try:
