@@ -1,4 +1,4 @@
-# Every target builds the project virtualenv on first use, from requirements*.txt.
+# The targets that run Python build the project virtualenv on first use, from requirements*.txt.
 #   make test PYTHON=python3.10 VENV=.venv-3.10   runs the suite under another interpreter.
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 SUBMISSION ?= solution/gmm1d.py
 RESULTS ?= results/results.json
 # make batch: a Gradescope export (folder or zip) or a folder of .py files; the default is a
-# small export-shaped demo. JOBS defaults to every core.
+# small export-shaped demo. JOBS defaults to every core; BATCH_FLAGS passes any other option
+# of python -m grader batch (e.g. BATCH_FLAGS="--redo --secret course_secret").
 SUBMISSIONS ?= tests/batch_export
 OUT ?= out/batch
 JOBS ?=
+BATCH_FLAGS ?=
 
 .PHONY: venv test test-fast test-images test-sandbox test-unprivileged lint grade batch bench \
 	clean autograder handout
@@ -59,7 +61,7 @@ grade: venv
 	$(PY) -m grader "$(SUBMISSION)" --results "$(RESULTS)"
 
 batch: venv
-	$(PY) -m grader batch "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m grader batch "$(SUBMISSIONS)" --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS)) $(BATCH_FLAGS)
 
 bench: venv
 	BASELINE="$(BASELINE)" $(PY) -m bench

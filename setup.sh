@@ -5,8 +5,9 @@
 #   AUTOGRADER_ROOT  where Gradescope's tree lives (default /autograder); set it to try the
 #                    whole flow in a temporary directory on any machine
 #                    (docs/instructors.md, "Try the zip locally").
-#   PYTHON           the interpreter the virtualenv is built from (default python3). On an image
-#                    whose python3 is too old, set it below (PYTHON="${PYTHON:-python3.10}").
+#   PYTHON           the interpreter the virtualenv is built from (default: DEFAULT_PYTHON
+#                    below, python3). On an image with a supported Python under another name,
+#                    name it there (DEFAULT_PYTHON="python3.10"); either way it is used as given.
 #
 # What it does, and why:
 # * Checks the interpreter first: Python 3.10 to 3.12 are supported (numpy, scipy and the pins
@@ -33,8 +34,14 @@
 set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
 
 AUTOGRADER_ROOT="${AUTOGRADER_ROOT:-/autograder}"
-PYTHON_GIVEN="${PYTHON:+yes}"  # an explicit PYTHON is used as given: no search, no apt
-PYTHON="${PYTHON:-python3}"
+DEFAULT_PYTHON="python3"  # edit to build on another interpreter of the image (docs/base-images.md)
+# A named interpreter (PYTHON, or an edited DEFAULT_PYTHON) is used as given: checked, never
+# replaced by a search or by apt (apt may still add the venv module it lacks).
+PYTHON_GIVEN="${PYTHON:+yes}"
+if [[ "$DEFAULT_PYTHON" != "python3" ]]; then
+  PYTHON_GIVEN="yes"
+fi
+PYTHON="${PYTHON:-$DEFAULT_PYTHON}"
 SOURCE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$AUTOGRADER_ROOT/venv"
 REQUIREMENTS="$SOURCE_DIR/requirements.txt"
@@ -48,7 +55,7 @@ SUPPORTED="Python 3.$MIN_MINOR-3.$MAX_MINOR"
 FIX=(  # what to do about an interpreter we cannot use, one log line each
   "Fix: in the assignment's autograder settings choose the base image \"Ubuntu 22.04\""
   "     (Python 3.10, Gradescope's default) or a newer Ubuntu image, then rebuild;"
-  "     or set PYTHON= (near the top of setup.sh) to a $SUPPORTED interpreter on the image."
+  "     or set DEFAULT_PYTHON= (near the top of setup.sh) to a $SUPPORTED interpreter on the image."
 )
 SHORT_FIX="fix: the Ubuntu 22.04 base image or newer, or set PYTHON= to a $SUPPORTED interpreter"
 

@@ -85,9 +85,9 @@ class FakeImage:
             "FAKE_APT_OFFERS": "",
         }
 
-    def setup(self, **env):
+    def setup(self, script=SETUP, **env):
         run = subprocess.run(
-            ["/bin/bash", str(SETUP)],
+            ["/bin/bash", str(script)],
             cwd=ROOT,
             env={**self.env, **env},
             stdin=subprocess.DEVNULL,
@@ -126,6 +126,22 @@ def test_explicit_old_python_is_refused_before_apt_is_touched(image):
     state, cause = image.status()
     assert state == "failed"
     assert "Python 3.9" in cause and "below 3.10" in cause and "Ubuntu 22.04" in cause
+
+
+def test_an_interpreter_named_in_setup_sh_is_used_as_given(image, tmp_path):
+    """The documented edit (docs/base-images.md): DEFAULT_PYTHON names the interpreter, which
+    is then checked like PYTHON, never searched for or replaced through apt."""
+    python = fake_python(image.bin / "python3.9", "3.9")
+    edited = tmp_path / "setup.sh"
+    text = SETUP.read_text()
+    assert text.count('DEFAULT_PYTHON="python3"') == 1
+    edited.write_text(text.replace('DEFAULT_PYTHON="python3"', f'DEFAULT_PYTHON="{python}"'))
+    fake_python(image.bin / "python3.12", "3.12")  # would be found by a search
+    run, output = image.setup(script=edited)
+    assert run.returncode != 0, output
+    assert_refusal_names_python_range_and_fix(output)
+    assert str(python) in output and "python3.12" not in output
+    assert image.apt_calls() == []
 
 
 def test_old_default_python3_is_refused_when_apt_offers_nothing_newer(image):
