@@ -151,8 +151,11 @@ def handout_text(root=PROJECT_ROOT) -> str:
     from grader.checks import table
     from grader.sandbox.limits import configurable
 
-    cfg = config.load(Path(root) / "grader" / "config.ini")
-    text = (Path(root) / "HANDOUT.md").read_text(encoding="utf-8")
+    try:
+        cfg = config.load(Path(root) / "grader" / "config.ini")
+        text = (Path(root) / "HANDOUT.md").read_text(encoding="utf-8")
+    except (config.ConfigError, OSError) as exc:  # a message, like every refusal here
+        raise PackageError(f"cannot build the handout: {exc}") from None
     for setting in configurable():
         text = text.replace(
             "{" + setting.metadata["key"] + "}", f"{getattr(cfg.limits, setting.name):g}"
@@ -174,14 +177,11 @@ def build_handout(root=PROJECT_ROOT, out=DEFAULT_OUT["handout"]):
     return write_zip(root, HANDOUT_FILES, out, {"HANDOUT.md": handout_text(root).encode("utf-8")})
 
 
-BUILDERS = {"autograder": build_autograder, "handout": build_handout}
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m grader.package", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("kind", choices=sorted(BUILDERS))
+    parser.add_argument("kind", choices=sorted(DEFAULT_OUT))
     parser.add_argument("--out", type=Path, default=None, help="default: dist/<kind>.zip")
     parser.add_argument(
         "--root", type=Path, default=PROJECT_ROOT, help="project to package (default: this one)"
@@ -194,6 +194,8 @@ def main(argv=None):
         "(default: ROOT/grader/course_secret)",
     )
     args = parser.parse_args(argv)
+    if args.secret is not None and args.kind != "autograder":
+        parser.error("--secret is for the autograder zip: the handout never holds the secret")
     out = args.out or args.root / DEFAULT_OUT[args.kind]
     try:
         if args.kind == "autograder":

@@ -17,12 +17,11 @@ import tempfile
 from pathlib import Path
 
 from grader.feedback import fenced, plain
-from grader.strictjson import finite
+from grader.strictjson import RESULTS_MAX_BYTES, finite
 from grader.text import block
 
 TEST_OUTPUT_CHARS = 10_000  # per test; Gradescope cuts at ~100,000
 TOP_OUTPUT_CHARS = 4_000
-MAX_FILE_BYTES = 1_000_000
 
 
 PRINTED_MIN_CHARS = 500  # what the student's code printed always gets at least this much room
@@ -91,8 +90,8 @@ def problems(data) -> list:
         encoded = json.dumps(data, allow_nan=False, ensure_ascii=False).encode("utf-8")
     except (TypeError, ValueError) as exc:
         return [f"not strict JSON: {exc}"]
-    if len(encoded) > MAX_FILE_BYTES:
-        found.append(f"{len(encoded)} bytes, over {MAX_FILE_BYTES}")
+    if len(encoded) > RESULTS_MAX_BYTES:
+        found.append(f"{len(encoded)} bytes, over {RESULTS_MAX_BYTES}")
     tests = data.get("tests", [])
     total = sum(t.get("score", 0) for t in tests)
     if abs(total - data.get("score", -1)) > 1e-9:

@@ -13,6 +13,9 @@ import json
 import math
 import os
 
+RESULTS_MAX_BYTES = 1_000_000  # the largest results.json the grader writes, so the largest it
+# reads back (grader/report.py, grader/batch/results.py, run_autograder)
+
 
 class JSONError(ValueError):
     """Bytes that are not strict JSON (the message says why)."""

@@ -397,6 +397,22 @@ def test_handout_refuses_a_finished_stub(tmp_path):
     assert package.main(["handout", "--root", str(root), "--out", str(tmp_path / "h.zip")]) == 1
 
 
+def test_handout_without_its_config_or_with_a_bad_one_is_a_message(tmp_path, capsys):
+    root = make_project(tmp_path / "proj")
+    write(root / "gmm1d.py", STUB)
+    write(root / "two_gaussian_1dgm.py", "# hint\n")
+    write(root / "HANDOUT.md", f"# Lab 3\n{package.GRADING_TABLE_MARKER} -->\n")
+    out = ["--out", str(tmp_path / "h.zip")]
+    write(root / "grader" / "config.ini", "[limits]\nmemory_mb = lots\n")
+    assert package.main(["handout", "--root", str(root), *out]) == 1
+    assert "memory_mb" in capsys.readouterr().err
+    (root / "grader" / "config.ini").unlink()
+    assert package.main(["handout", "--root", str(root), *out]) == 1
+    assert "cannot build the handout" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # the handout never holds a secret, so none is taken
+        package.main(["handout", "--root", str(root), "--secret", "s", *out])
+
+
 def method_body(path: Path, name: str) -> str:
     """Source text of GMM1D.<name>'s body (without its docstring) in the file at ``path``."""
     source = path.read_text(encoding="utf-8")

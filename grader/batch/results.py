@@ -8,9 +8,8 @@ from pathlib import Path
 
 from grader.batch.records import grader_problem
 from grader.report import write_text_atomic
-from grader.strictjson import JSONError, finite, load_path
+from grader.strictjson import RESULTS_MAX_BYTES, JSONError, finite, load_path
 
-MAX_RESULTS_BYTES = 10_000_000  # Gradescope keeps ~100 kB per output field; 11 tests fit easily
 LOG_TAIL_CHARS = 2000
 
 
@@ -22,7 +21,7 @@ def load_results(path: Path) -> dict | None:
     ``score`` if given.
     """
     try:
-        data = load_path(path, MAX_RESULTS_BYTES)
+        data = load_path(path, RESULTS_MAX_BYTES)
     except (OSError, JSONError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
