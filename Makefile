@@ -75,5 +75,6 @@ autograder:
 handout: venv
 	$(PY) -m grader.package handout --out dist/handout.zip
 
+# Not out/: a regrade's grades.csv and results are yours to keep (or delete) by hand.
 clean:
 	rm -rf $(VENV) dist results .pytest_cache
