@@ -10,8 +10,8 @@ examples (the 6.86x worked example, the exercise "EM Algorithm" and the 40-point
 course) stay fixed: students have them anyway. Randomness comes from
 ``numpy.random.RandomState``, whose streams numpy keeps stable across versions.
 
-**Fair for every seed**, by construction or by redrawing, never by luck (tests/test_cases.py
-checks these over a thousand keys):
+**Fair for every seed**, by construction or by redrawing, never by luck (tests/test_cases_fair.py
+and test_cases_fair_more.py check these over a thousand keys):
 
 * every point's mixture density is at least ``MIN_DENSITY`` under the case's parameters (for
   EM cases: all along the reference trajectory, start included). A correct submission that

@@ -11,7 +11,7 @@ Shapes: ``X`` ``(n_samples, 1)``; parameters ``(n_components,)``; gammas and pos
 
 import numpy as np
 
-from grader.cases import component_densities
+from grader.cases import component_densities, textbook_mstep
 from grader.feedback import escape
 
 # Every mistake the grader can name is declared here, once: its key (in results.json's
@@ -179,11 +179,9 @@ def stored_nothing(got, before, expected) -> bool:
 
 
 def changed_by(before, now) -> str:
-    """' (largest change 1e-12)' when the shown digits of ``before`` and ``now`` look alike."""
+    """'largest change 1e-12': the size of a change the digits shown may hide."""
     before, now = np.asarray(before, dtype=float), np.asarray(now, dtype=float)
-    if before.shape != now.shape:
-        return ""
-    return f" (largest change {float(np.max(np.abs(now - before))):.2g})"
+    return f"largest change {float(np.max(np.abs(now - before))):.2g}"
 
 
 _MATCH_ATOL = 1e-5
@@ -216,47 +214,28 @@ def estep_mutants(X, priors, mus, variances) -> dict:
             PRIORS_IGNORED: _posterior(component_densities(X, mus, variances)),
             NOT_NORMALISED: joint,
             WRONG_AXIS: joint / joint.sum(axis=0, keepdims=True),
-            TRANSPOSED: _posterior(joint).T,
             STD_AS_VARIANCE: _posterior(priors * component_densities(X, mus, variances**2)),
             SQRT_VARIANCE_IN_DENSITY: _posterior(
                 priors * component_densities(X, mus, np.sqrt(variances))
             ),
             LOG_POSTERIORS: np.log(_posterior(joint)),
         }
-    if priors.size > 2:
-        out[TWO_CLUSTERS] = _posterior(joint[:, :2])
     return out
 
 
-def diagnose_estep(got, X, priors, mus, variances, exclude=()) -> list:
-    """Keys of the mistakes whose output equals ``got``, most specific first."""
+def diagnose_estep(got, X, priors, mus, variances) -> list:
+    """Keys of the mistakes whose output equals ``got``, an ``(n_samples, n_components)``
+    result (a wrong shape is :func:`shape_mistakes`' business), most specific first."""
     if got is None:
         return []
-    found = [
-        key
-        for key, candidate in estep_mutants(X, priors, mus, variances).items()
-        if key not in exclude and matches(got, candidate)
-    ]
-    k = priors.size
-    got = np.asarray(got)
-    if (
-        TWO_CLUSTERS not in found
-        and k != 2
-        and got.ndim == 2
-        and 2 in got.shape
-        and k not in got.shape
-    ):
-        found.append(TWO_CLUSTERS)
-    return found
+    mutants = estep_mutants(X, priors, mus, variances)
+    return [key for key, candidate in mutants.items() if matches(got, candidate)]
 
 
-def mle(X, gammas):
-    """The textbook M-step: (priors, mus, variances), each ``(n_components,)``."""
-    x = np.asarray(X, dtype=float).reshape(-1, 1)
-    n_k = gammas.sum(axis=0)
-    mus = (gammas * x).sum(axis=0) / n_k
-    variances = (gammas * (x - mus) ** 2).sum(axis=0) / n_k
-    return n_k / x.shape[0], mus, variances
+def _mle(x, gammas):
+    """(priors, mus, variances) of the textbook M-step (cases.textbook_mstep)."""
+    params = textbook_mstep(x, gammas)
+    return params.priors, params.mus, params.variances
 
 
 def mstep_mutants(X, gammas, before, recomputed_gammas, stored_mus=None) -> dict:
@@ -272,7 +251,7 @@ def mstep_mutants(X, gammas, before, recomputed_gammas, stored_mus=None) -> dict
     x = np.asarray(X, dtype=float).reshape(-1, 1)
     n = x.shape[0]
     n_k = gammas.sum(axis=0)
-    priors, mus, variances = mle(x, gammas)
+    priors, mus, variances = _mle(x, gammas)
     weighted_sq = (gammas * (x - mus) ** 2).sum(axis=0)
     mus_div_n = (gammas * x).sum(axis=0) / n
     with np.errstate(all="ignore"):
@@ -286,7 +265,7 @@ def mstep_mutants(X, gammas, before, recomputed_gammas, stored_mus=None) -> dict
                 DIVIDE_BY_N: [weighted_sq / n, (gammas * (x - mus_div_n) ** 2).sum(axis=0) / n],
             },
         }
-    for name, value in zip(("priors", "mus", "variances"), mle(x, recomputed_gammas)):
+    for name, value in zip(("priors", "mus", "variances"), _mle(x, recomputed_gammas)):
         out[name][IGNORES_GIVEN_GAMMAS] = [value]
     out["mus"][MEANS_VARIANCES_SWAPPED] = [variances]
     out["variances"][MEANS_VARIANCES_SWAPPED] = [mus]

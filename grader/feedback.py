@@ -40,10 +40,6 @@ def escape(text) -> str:
     return _SPECIAL.sub(r"\\\1", str(text))
 
 
-def bold(text) -> str:
-    return f"**{text}**"
-
-
 def bullets(lines) -> str:
     return "\n".join(f"- {line}" for line in lines)
 

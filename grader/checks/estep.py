@@ -165,6 +165,6 @@ def estep_pure(ctx):
                 [("before", before), ("after", now)]
             )
             if numbers(before) == numbers(now):  # the digits shown hide the change
-                message += "\n\n" + diagnosis.changed_by(before, now).strip(" ()") + "."
+                message += f"\n\nThe digits shown hide it: {diagnosis.changed_by(before, now)}."
             raise Fail(message, [diagnosis.MUTATES_PARAMS])
     return "`estep` left `X` and the model's parameters unchanged."

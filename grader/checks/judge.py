@@ -102,7 +102,7 @@ def compare_estep(case, got, expected):
     )
 
 
-def over_cases(case_list, judge, k_of=lambda case: case.params.k):
+def over_cases(case_list, judge):
     """Judge every case; fail with the first problem, how many cases failed, and the union
     of diagnosed mistakes (and what the pattern of failing k says)."""
     failures = []
@@ -113,9 +113,9 @@ def over_cases(case_list, judge, k_of=lambda case: case.params.k):
             failures.append((case, exc))
     if not failures:
         return
-    failed_k = {k_of(case) for case, _ in failures}
+    failed_k = {case.params.k for case, _ in failures}
     mistakes = diagnosis.reconcile_k(
-        [m for _, exc in failures for m in exc.mistakes], failed_k, {k_of(c) for c in case_list}
+        [m for _, exc in failures for m in exc.mistakes], failed_k, {c.params.k for c in case_list}
     )
     # Shown: the first failure that carries a mistake still named (its feedback explains it).
     shown = next((exc for _, exc in failures if set(exc.mistakes) & set(mistakes)), failures[0][1])
