@@ -11,10 +11,16 @@ from grader.sandbox.protocol import PARAM_NAMES
 
 
 def _mstep_results(ctx):
-    """Run the M-step cases once and share the replies between the three M-step checks."""
+    """(case, the student's reply, the reference's answer) for every M-step case, computed
+    once and shared by the M-step checks."""
     if "mstep" not in ctx.cache:
         ctx.cache["mstep"] = [
-            (case, ctx.mstep(case.params, case.X, case.gammas)) for case in ctx.cases.mstep_cases
+            (
+                case,
+                ctx.mstep(case.params, case.X, case.gammas),
+                ctx.ref_mstep(case.params, case.X, case.gammas),
+            )
+            for case in ctx.cases.mstep_cases
         ]
     return ctx.cache["mstep"]
 
@@ -23,13 +29,14 @@ def _check_param(ctx, name):
     """Judge one parameter of every M-step case; the others are their own checks' business
     (a wrong size or value of one parameter fails only that parameter's check)."""
     label = LABELS[name]
-    replies = {id(case): reply for case, reply in _mstep_results(ctx)}
+    results = {id(case): (reply, reference) for case, reply, reference in _mstep_results(ctx)}
 
     def judge(case):
         k = case.params.k
-        reply = need(replies[id(case)], case.name)
+        reply, reference = results[id(case)]
+        reply = need(reply, case.name)
         got = param_after(reply, name, k, f"{case.name}, after mstep")
-        expected = getattr(ctx.ref_mstep(case.params, case.X, case.gammas), name)
+        expected = getattr(reference, name)
         if close(got, expected):
             return
         before = (case.params.priors, case.params.mus, case.params.variances)
@@ -53,7 +60,7 @@ def _check_param(ctx, name):
             mistakes += diagnosis.variance_mistakes(got)
         raise Fail(message, mistakes)
 
-    over_cases([case for case, _ in _mstep_results(ctx)], judge)
+    over_cases(ctx.cases.mstep_cases, judge)
     return f"{label.capitalize()} match the maximum-likelihood update for k = 1..6."
 
 
@@ -89,8 +96,8 @@ def mstep_variances(ctx):
     proves="the result follows the `gammas` passed in; `X` and `gammas` are not modified",
 )
 def mstep_inputs(ctx):
-    case = ctx.cases.mstep_cases[2]
-    first = need(ctx.mstep(case.params, case.X, case.gammas), case.name)
+    case, reply, _ = _mstep_results(ctx)[2]  # the cached call: same inputs, same answer
+    first = need(reply, case.name)
     returned = first.values.get("returned_type", "NoneType")
     for argument, before in (("X", case.X), ("gammas", case.gammas)):
         after = first.arrays.get(f"{argument}_after")
