@@ -25,9 +25,9 @@ HINT_CLASS_NAME = "TwoGaussian1DGM"
 PROVIDED_PACKAGES = ("numpy", "scipy", "matplotlib")
 
 # As root, student code runs under a throwaway uid per Sandbox, at or above SANDBOX_UID_BASE
-# (grader/sandbox/isolation.py, sandbox_account); no account exists for it. SANDBOX_USER is the named
-# unprivileged account setup.sh and the tests use to check that "any other user" can run the
-# virtualenv but cannot read the grader's files.
+# (grader/sandbox/isolation.py, sandbox_account); no account exists for it. SANDBOX_USER is
+# the named unprivileged account setup.sh and the tests use to check that "any other user"
+# can run the virtualenv but cannot read the grader's files.
 SANDBOX_UID_BASE = 2_000_000_000
 SANDBOX_USER = "student"
 

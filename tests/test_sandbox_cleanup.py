@@ -205,3 +205,48 @@ def test_with_seccomp_no_ipc_object_can_be_made():
     assert reply.output.strip() == "; ".join(
         [f"{kind} refused errno 1" for kind in ["shm"] * 5 + ["sem", "msg"]]
     )
+
+
+SWEPT_UID = 64_999  # owns the litter below; no process runs as it
+
+
+@needs_root
+def test_the_sweep_removes_a_uids_files_at_any_depth_and_never_follows_a_link(
+    tmp_path, monkeypatch
+):
+    place, elsewhere = tmp_path / "place", tmp_path / "elsewhere"
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(place))  # not the real /tmp
+    deep = place / "shared" / "deeper"
+    deep.mkdir(parents=True)
+    elsewhere.mkdir()
+    for path in (deep / "litter", place / "top-litter", elsewhere / "not-here"):
+        path.write_text("x")
+        os.chown(path, SWEPT_UID, SWEPT_UID)
+    (place / "link").symlink_to(elsewhere)  # root's own link: never followed
+    assert cleanup.remove_files_of({SWEPT_UID}, places=[str(place)]) == 2
+    assert not (deep / "litter").exists() and not (place / "top-litter").exists()
+    assert (elsewhere / "not-here").exists() and deep.is_dir()
+
+
+@needs_root
+def test_a_directory_swapped_for_a_link_during_the_sweep_leads_nowhere(tmp_path, monkeypatch):
+    """The race of a live process of another uid: "shared" is listed as a directory, then
+    replaced by a link to a folder of the same uid's files elsewhere before the descent."""
+    place, elsewhere = tmp_path / "place", tmp_path / "elsewhere"
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(place))  # not the real /tmp
+    (place / "shared").mkdir(parents=True)
+    (elsewhere / "keep").mkdir(parents=True)
+    victim = elsewhere / "keep" / "file"
+    victim.write_text("x")
+    os.chown(victim, SWEPT_UID, SWEPT_UID)
+    real = cleanup._open_below
+
+    def swapping(base_fd, names):
+        if names == ("shared",) and (place / "shared").is_dir():
+            (place / "shared").rmdir()
+            (place / "shared").symlink_to(elsewhere / "keep")
+        return real(base_fd, names)
+
+    monkeypatch.setattr(cleanup, "_open_below", swapping)
+    cleanup.remove_files_of({SWEPT_UID}, places=[str(place)])
+    assert (place / "shared").is_symlink() and victim.exists()

@@ -99,6 +99,27 @@ def _remove_dir_at(top_fd, name, device, deadline):
     _unlink(name, top_fd, directory_is_dir=True)
 
 
+def _remove_at(dir_fd, name, info, deadline, shown) -> bool:
+    """Remove ``name`` of ``dir_fd`` (``info``: its lstat) and all below it; True when it is
+    gone. Never raises: a problem is logged."""
+    try:
+        if stat.S_ISDIR(info.st_mode):
+            _remove_dir_at(dir_fd, name, info.st_dev, deadline)
+        else:
+            _unlink(name, dir_fd)
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # noqa: BLE001 - cleanup logs and carries on, whatever happened
+        log(f"could not remove all of {shown}: {type(exc).__name__}: {exc}")
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        pass
+    return False
+
+
 def remove_tree(path, seconds=REMOVE_SECONDS) -> bool:
     """Remove ``path`` (a file, a link or a directory tree) without following links; True
     when it is gone. Never raises: a problem is logged and the rest carries on."""
@@ -111,48 +132,73 @@ def remove_tree(path, seconds=REMOVE_SECONDS) -> bool:
         return not os.path.lexists(path)
     try:
         info = os.stat(name, dir_fd=top, follow_symlinks=False)
-        if stat.S_ISDIR(info.st_mode):
-            _remove_dir_at(top, name, info.st_dev, time.monotonic() + seconds)
-        else:
-            _unlink(name, top)
     except FileNotFoundError:
-        pass
-    except Exception as exc:  # noqa: BLE001 - cleanup logs and carries on, whatever happened
-        log(f"could not remove all of {path}: {type(exc).__name__}: {exc}")
+        return True
+    except OSError as exc:
+        log(f"cannot stat {path}: {exc}")
+        return False
+    else:
+        return _remove_at(top, name, info, time.monotonic() + seconds, path)
     finally:
         os.close(top)
-    return not os.path.lexists(path)
+
+
+def _open_below(base_fd, names):
+    """A directory fd for ``names`` below ``base_fd``, opened one component at a time and
+    never through a link: a directory the sandbox's code swapped for a link (to /etc, say)
+    between the listing and the descent fails to open instead of leading root elsewhere."""
+    fd = os.dup(base_fd)
+    try:
+        for name in names:
+            child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def remove_files_of(uids, places=SHARED_DIRS, seconds=REMOVE_SECONDS) -> int:
     """As root: remove everything owned by ``uids`` below the world-writable ``places``, at
-    any depth (descending only into real directories of the same filesystem); returns how
-    many top-level items were removed. Never raises."""
+    any depth (descending only into real directories of the same filesystem, by directory
+    fds, never by a path a link could redirect); returns how many items were removed at the
+    top of what they owned. Never raises."""
     deadline = time.monotonic() + seconds
     removed = 0
     for base in dict.fromkeys([tempfile.gettempdir(), *places]):
-        try:
-            device = os.stat(base).st_dev
+        try:  # the places themselves are the system's (/var/lock may be a link to /run/lock)
+            base_fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError:
             continue
-        todo = [base]
-        while todo and time.monotonic() < deadline:
-            directory = todo.pop()
-            try:
-                entries = list(os.scandir(directory))
-            except OSError:
-                continue
-            for entry in entries:
+        try:
+            device = os.fstat(base_fd).st_dev
+            todo = [()]  # directories to sweep, as names below base
+            while todo and time.monotonic() < deadline:
+                names = todo.pop()
                 try:
-                    info = entry.stat(follow_symlinks=False)
+                    fd = _open_below(base_fd, names)
                 except OSError:
-                    continue
-                if info.st_uid in uids:
-                    removed += remove_tree(entry.path, max(1.0, deadline - time.monotonic()))
-                elif stat.S_ISDIR(info.st_mode) and info.st_dev == device:
-                    todo.append(entry.path)
-        if todo:
-            log(f"time limit reached while sweeping {base}")
+                    continue  # gone, or no longer a real directory
+                try:
+                    for entry in os.listdir(fd):
+                        try:
+                            info = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+                        except OSError:
+                            continue
+                        if info.st_uid in uids:
+                            shown = os.path.join(base, *names, entry)
+                            removed += _remove_at(fd, entry, info, deadline, shown)
+                        elif stat.S_ISDIR(info.st_mode) and info.st_dev == device:
+                            todo.append((*names, entry))
+                except OSError:
+                    pass
+                finally:
+                    os.close(fd)
+            if todo:
+                log(f"time limit reached while sweeping {base}")
+        finally:
+            os.close(base_fd)
     return removed
 
 
