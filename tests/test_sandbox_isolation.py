@@ -190,6 +190,7 @@ def test_the_plan_carries_every_limit():
     limits = Limits(memory_mb=300, cpu_seconds=7, open_files=32)
     plan = isolation.make_plan(limits, None, SUPPORT)
     assert plan["uid"] is None and plan["parent_pid"] == os.getpid()
+    assert (plan["landlock_abi"], plan["seccomp"]) == (SUPPORT.landlock_abi, SUPPORT.seccomp)
     assert plan["rlimits"] == {
         "AS": 300 << 20,
         "FSIZE": limits.file_bytes,

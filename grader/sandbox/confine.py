@@ -23,7 +23,8 @@ on a laptop) with a *plan* (grader/sandbox/isolation.py). :func:`apply` then, ir
 It returns a report of what is in force, which the worker sends in its "ready" frame
 (before any student code has run, so the report is still ours); the grader checks it
 against what the kernel offers and refuses to grade with less (never silently weaker).
-A layer listed in ``plan["without"]`` is skipped on purpose (tests, GMM1D_SANDBOX_WITHOUT).
+The plan names the Landlock ABI and whether to filter with seccomp, as the grader detected
+them (minus what GMM1D_SANDBOX_WITHOUT turns off on purpose, for tests).
 
 Standard library only: this file's source text is part of the worker program.
 """
@@ -166,10 +167,11 @@ def apply(plan):
     Raises ConfineError (or OSError) when a layer the kernel offers could not be applied."""
     started = time.perf_counter()
     libc = ctypes.CDLL(None, use_errno=True)
-    without = set(plan.get("without", ()))
-    abi = 0 if "landlock" in without else landlock.abi_version()[0]
-    # Loaded before the limits and Landlock, which would keep the library from opening.
-    use_seccomp = "seccomp" not in without and seccomp.available()[0]
+    abi, use_seccomp = plan["landlock_abi"], plan["seccomp"]
+    if use_seccomp:  # loaded now: the limits and Landlock would keep the library from opening
+        loaded, why = seccomp.available()
+        if not loaded:
+            raise ConfineError(why)
     seccomp_seconds = time.perf_counter() - started
     roots = interpreter_roots()
     report = {"uid": os.getuid(), "capability": None, "landlock": [], "seccomp": 0,

@@ -34,7 +34,7 @@ from grader.sandbox.schema import SandboxError
 PRIVATE_DIR_PREFIX = "gmm1d-sandbox-"
 WITHOUT_VARIABLE = "GMM1D_SANDBOX_WITHOUT"
 LAYERS = ("landlock", "seccomp")
-LANDLOCK_PARTS = {"files": 1, "network": 4, "scopes": 6}  # part -> first ABI that has it
+LANDLOCK_PARTS = landlock.PARTS  # part -> first ABI that has it
 # What a kernel whose Landlock predates a part leaves open (said in the log and results).
 LANDLOCK_GAPS = {
     "network": "TCP connect and bind are refused only by seccomp",
@@ -129,7 +129,10 @@ def make_plan(limits, account, support, source=b""):
         "uid": account.uid if account else None,
         "gid": account.gid if account else None,
         "parent_pid": os.getpid(),
-        "without": sorted(support.forced_off),
+        # The layers the grader found (kernel_support), applied exactly: worker and check
+        # (check_confinement) cannot disagree about what this machine offers.
+        "landlock_abi": support.landlock_abi,
+        "seccomp": support.seccomp,
         "rlimits": {
             "AS": limits.memory_mb * mb,
             "FSIZE": limits.file_bytes,

@@ -99,6 +99,9 @@ def fs_rights(abi):
     return rights
 
 
+PARTS = {"files": 1, "network": 4, "scopes": 6}  # what restrict() applies -> first ABI with it
+
+
 def restrict(rules, abi):
     """Confine this process for good: only ``rules`` ({path: rights}) on the filesystem, no TCP
     bind or connect (ABI 4+), no signals or abstract UNIX sockets beyond its domain (ABI 6+).
@@ -108,15 +111,13 @@ def restrict(rules, abi):
     """
     handled_fs = fs_rights(abi)
     attr = _RulesetAttr(handled_fs, 0, 0)
-    applied = ["files"]
+    applied = [part for part, since in PARTS.items() if abi >= since]
     size = ctypes.sizeof(ctypes.c_uint64)
-    if abi >= 4:
+    if "network" in applied:
         attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP
-        applied.append("network")
         size = 2 * ctypes.sizeof(ctypes.c_uint64)
-    if abi >= 6:
+    if "scopes" in applied:
         attr.scoped = SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
-        applied.append("scopes")
         size = ctypes.sizeof(attr)
     ruleset = _syscall(SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), 0)
     try:
