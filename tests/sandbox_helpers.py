@@ -11,7 +11,6 @@ import functools
 import importlib.util
 import os
 import pathlib
-import pwd
 import shutil
 import socket
 import subprocess
@@ -210,19 +209,6 @@ def reachable_python():
     if subprocess.run([python, "-I", "-c", "import numpy"], capture_output=True).returncode:
         return None, f"this environment's numpy does not import under {system}"
     return python, ""
-
-
-@pytest.fixture
-def sandbox_user():
-    """The sandbox account, created as CI does if missing."""
-    try:
-        return pwd.getpwnam(paths.SANDBOX_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", paths.SANDBOX_USER],
-            check=True,
-        )
-        return pwd.getpwnam(paths.SANDBOX_USER)
 
 
 # --- attacks, layer by layer --------------------------------------------------------------

@@ -153,7 +153,7 @@ def test_a_landlock_older_than_a_part_is_warned_about_and_recorded(abi, missing,
     gaps = support.landlock_gaps()
     assert [gap.split()[1] for gap in gaps] == missing
     assert all(f"{gap}." in support.warnings() for gap in gaps)
-    monkeypatch.setattr(isolation, "_proc_status", lambda pid: {"NoNewPrivs": "1"})
+    monkeypatch.setattr(isolation, "proc_status", lambda pid: {"NoNewPrivs": "1"})
     report = _report(landlock=support.landlock_parts, seccomp=0)
     confinement = isolation.check_confinement(report, os.getpid(), None, support)
     assert [line for line in confinement.off if line.startswith("Landlock ")] == gaps
@@ -161,7 +161,7 @@ def test_a_landlock_older_than_a_part_is_warned_about_and_recorded(abi, missing,
 
 def test_calls_an_older_libseccomp_does_not_know_are_recorded_as_open(monkeypatch):
     support = dataclasses.replace(SUPPORT, seccomp=True)
-    monkeypatch.setattr(isolation, "_proc_status", lambda pid: {"Seccomp": "2", "NoNewPrivs": "1"})
+    monkeypatch.setattr(isolation, "proc_status", lambda pid: {"Seccomp": "2", "NoNewPrivs": "1"})
     report = _report(seccomp=40, seccomp_unknown=["io_uring_setup", "pidfd_getfd"])
     confinement = isolation.check_confinement(report, os.getpid(), None, support)
     assert "seccomp: this libseccomp does not know io_uring_setup, pidfd_getfd" in " ".join(

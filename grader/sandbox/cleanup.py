@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from grader.sandbox.isolation import uid_range
+from grader.sandbox.isolation import proc_status, uid_range
 
 SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 REMOVE_SECONDS = 60.0
@@ -247,11 +247,10 @@ def kill_uids(uids) -> int:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
+        fields = proc_status(entry)
         try:
-            with open(f"/proc/{entry}/status") as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
             uid = int(fields["Uid"].split()[0])
-        except (OSError, KeyError, ValueError, IndexError):
+        except (KeyError, ValueError, IndexError):
             continue
         if uid in uids and not fields.get("State", "").strip().startswith("Z"):
             with contextlib.suppress(ProcessLookupError):

@@ -247,7 +247,8 @@ class Confinement:
         }
 
 
-def _proc_status(pid):
+def proc_status(pid):
+    """/proc/<pid>/status as {field: value} ({} when the process is gone)."""
     try:
         with open(f"/proc/{pid}/status") as handle:
             return dict(line.split(":", 1) for line in handle if ":" in line)
@@ -267,7 +268,7 @@ def check_confinement(report, pid, account, support) -> Confinement:
     capability = report.get("capability") or ""
     if type(uid) is not int or type(denied) is not int or type(parts) is not list:
         refuse("its confinement report is malformed")
-    status = _proc_status(pid)
+    status = proc_status(pid)
     if account is not None:
         real_uid = status.get("Uid", "").split()[:1]
         if uid != account.uid or real_uid != [str(account.uid)]:
