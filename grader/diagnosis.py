@@ -150,6 +150,8 @@ def reconcile_k(mistakes, failed_k, all_k) -> list:
         found = [key for key in found if key != CLUSTERS_NOT_UPDATED]
     if CLUSTERS_NOT_UPDATED in found:  # a loop that skips the last cluster skips all of k = 1
         found = [key for key in found if key != STORED_NOTHING]
+    if MEANS_VARIANCES_SWAPPED in found:  # negative "variances" are then the means, if any is
+        found = [key for key in found if key != NONPOSITIVE_VARIANCE]
     return list(dict.fromkeys(found))
 
 

@@ -477,3 +477,19 @@ def test_two_hardcoded_clusters_are_not_also_called_a_skipping_loop():
     outcomes = outcomes_for(HardcodedTwo)
     named = {m for o in outcomes.values() for m in o.mistakes}
     assert "two_clusters_hardcoded" in named and "clusters_not_updated" not in named
+
+
+class ForgotTheSquare(Ref):
+    """The variance as the weighted mean deviation, not squared: about 0, either sign."""
+
+    def mstep(self, X, gammas):
+        super().mstep(X, gammas)
+        counts = gammas.sum(axis=0)
+        deviation = (gammas * (X - self.mus.T)).sum(axis=0) / counts
+        self.variances = (deviation - 1e-9).reshape(-1, 1)  # never exactly 0 + a rounding
+
+
+def test_a_variance_that_is_not_positive_is_named_as_such():
+    outcomes = outcomes_for(ForgotTheSquare)
+    assert verdict_problems(outcomes, {"mstep_variances", "em_monotone"}) == []
+    assert "nonpositive_variance" in outcomes["mstep_variances"].mistakes

@@ -50,7 +50,7 @@ def estep_shape(ctx):
     )
     # What the worker reports about the type is only a courtesy (it is the submission's
     # process): arrays of any kind are graded alike, and this is a note, never a verdict.
-    others = sorted(k for k in kinds if k != "numpy.ndarray" and "numpy.ndarray" not in k)
+    others = sorted(k for k in kinds if "numpy.ndarray" not in k)
     if others:
         message += (
             f" It returned a {code(others[0])}, which was read as an array; the lab asks for "
@@ -60,18 +60,19 @@ def estep_shape(ctx):
 
 
 def _row_problem(case, got):
-    """(row, what is wrong with it) for the first row that is not a distribution, or None."""
+    """(row, what is wrong with it, as the rest of a sentence naming the row) for the first
+    row that is not a distribution, or None."""
     k = case.params.k
     bad = ~np.isfinite(got).all(axis=1)
     if bad.any():
-        return int(np.argmax(bad)), "not finite"
+        return int(np.argmax(bad)), ": not finite"
     out_of_range = (got < -PMF_TOL) | (got > 1 + PMF_TOL)
     if out_of_range.any():
-        return int(np.argmax(out_of_range.any(axis=1))), "entries must lie in [0, 1]"
+        return int(np.argmax(out_of_range.any(axis=1))), ": entries must lie in [0, 1]"
     sums = got.sum(axis=1)
     if np.abs(sums - 1).max() > PMF_TOL:
         row = int(np.argmax(np.abs(sums - 1)))
-        return row, f"which sums to {sums[row]:.6g}, not 1"
+        return row, f", which sums to {sums[row]:.6g}, not 1"
     if k >= 2 and np.ptp(got, axis=0).max() < 1e-6:
         return None, "whatever x is; a posterior depends on the point"
     return None
@@ -96,7 +97,7 @@ def estep_pmf(ctx):
         if row is None:
             raise Fail(f"{case.name}: every row is {fmt(got[0])} {why}", diagnosed)
         where = f"{case.name}: row {row} (x = {case.X[row, 0]:.6g}) is {fmt(got[row])}"
-        raise Fail(f"{where}{',' if why.startswith('which') else ':'} {why}", diagnosed)
+        raise Fail(f"{where}{why}", diagnosed)
 
     over_cases(ctx.cases.pmf_cases, judge)
     return "Every row is finite, in [0, 1] and sums to 1, for k = 1..6."
