@@ -230,8 +230,15 @@ def diagnose_estep(got, X, priors, mus, variances) -> list:
     result (a wrong shape is :func:`shape_mistakes`' business), most specific first."""
     if got is None:
         return []
+    right = _posterior(priors * component_densities(X, mus, variances))
     mutants = estep_mutants(X, priors, mus, variances)
-    return [key for key, candidate in mutants.items() if matches(got, candidate)]
+    # A mistake that gives the right answer here (priors left out, when they are equal)
+    # cannot be the one made.
+    return [
+        key
+        for key, candidate in mutants.items()
+        if matches(got, candidate) and not matches(right, candidate)
+    ]
 
 
 def _mle(x, gammas):
@@ -287,12 +294,13 @@ def mstep_mutants(X, gammas, before, recomputed_gammas, stored_mus=None) -> dict
     return out
 
 
-def diagnose_mstep(param, got, mutants) -> list:
-    """Keys whose stored ``param`` (priors/mus/variances) equals ``got``."""
+def diagnose_mstep(param, got, mutants, expected) -> list:
+    """Keys whose stored ``param`` (priors/mus/variances) equals ``got``. A mistake that gives
+    the right answer on this case (dividing by n when k = 1) cannot be the one made."""
     return [
         key
         for key, candidates in mutants[param].items()
-        if any(matches(got, c) for c in candidates)
+        if any(matches(got, c) and not matches(expected, c) for c in candidates)
     ]
 
 

@@ -4,7 +4,7 @@ naming the mistake. Implementations run in-process through tests/fake_sandbox.py
 import numpy as np
 import pytest
 
-from grader import checks, config, secret
+from grader import cases, checks, config, diagnosis, secret
 from grader.sandbox import schema
 from grader.sandbox.protocol import PARAM_NAMES
 from tests.fake_sandbox import FakeSandbox
@@ -493,3 +493,19 @@ def test_a_variance_that_is_not_positive_is_named_as_such():
     outcomes = outcomes_for(ForgotTheSquare)
     assert verdict_problems(outcomes, {"mstep_variances", "em_monotone"}) == []
     assert "nonpositive_variance" in outcomes["mstep_variances"].mistakes
+
+
+def test_a_mistake_that_gives_the_right_answer_is_never_named():
+    """For k = 1 dividing by n is right (N_1 = n) and the given gammas are every point's: a
+    variance a hair off the right one (an old value kept, say) must not read as either."""
+    X = np.random.RandomState(3).randn(60, 1)
+    gammas = np.ones((60, 1))
+    right = cases.textbook_mstep(X, gammas)
+    before = (np.ones(1), np.zeros(1), np.ones(1))
+    mutants = diagnosis.mstep_mutants(X, gammas, before, gammas)
+    near = right.variances * (1 + 5e-5)
+    assert diagnosis.diagnose_mstep("variances", near, mutants, right.variances) == []
+    equal = np.full((5, 2), 0.5)  # equal priors: leaving them out changes nothing
+    got = equal + np.array([[2e-5, -2e-5]])
+    X5 = np.linspace(-1, 1, 5).reshape(-1, 1)
+    assert diagnosis.diagnose_estep(got, X5, np.full(2, 0.5), np.zeros(2), np.ones(2)) == []

@@ -45,7 +45,7 @@ def _check_param(ctx, name):
         mutants = diagnosis.mstep_mutants(
             case.X, case.gammas, before, ctx.ref_estep(case.params, case.X), stored_mus
         )
-        mistakes = diagnosis.diagnose_mstep(name, got, mutants)
+        mistakes = diagnosis.diagnose_mstep(name, got, mutants, expected)
         message = f"{case.name}, {label}:\n\n" + comparison([("expected", expected), ("got", got)])
         stale = diagnosis.stale_clusters(got, getattr(case.params, name), expected)
         if stale:
