@@ -163,8 +163,10 @@ def stale_clusters(got, before, expected) -> list:
     if not (got.shape == before.shape == expected.shape) or not np.all(np.isfinite(got)):
         return []
     right = np.isclose(got, expected, atol=_MATCH_ATOL, rtol=_MATCH_RTOL)
-    kept = np.isclose(got, before, atol=_MATCH_ATOL, rtol=_MATCH_RTOL) & ~right
-    if kept.any() and right.any() and np.all(right | kept):
+    unchanged = np.isclose(got, before, atol=_MATCH_ATOL, rtol=_MATCH_RTOL)
+    kept = unchanged & ~right
+    # Updated: right and moved (an old value that happens to be near the new one is no sign)
+    if kept.any() and (right & ~unchanged).any() and np.all(right | kept):
         return [int(j) + 1 for j in np.flatnonzero(kept)]
     return []
 
