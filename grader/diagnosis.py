@@ -135,6 +135,19 @@ def size_mistakes(size, k) -> list:
     return [TWO_CLUSTERS] if size == 2 and k != 2 else []
 
 
+def recurring(per_case) -> list:
+    """The mistakes of ``per_case`` (one list per failing case) that recur: named in at least
+    half as many cases as the most-named one. A mistake whose answer happens to lie within
+    tolerance of the student's on one case (an old mean close enough that the variance about
+    it equals the unbiased one) is a coincidence when another explains every case."""
+    counts = {}
+    for keys in per_case:
+        for key in dict.fromkeys(keys):
+            counts[key] = counts.get(key, 0) + 1
+    top = max(counts.values(), default=0)
+    return [key for key, count in counts.items() if 2 * count >= top]
+
+
 def reconcile_k(mistakes, failed_k, all_k) -> list:
     """``mistakes`` seen case by case, reconciled with the pattern of failing k: failing
     exactly the cases with k != 2 means the code was written for two clusters; failing the

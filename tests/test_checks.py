@@ -509,3 +509,12 @@ def test_a_mistake_that_gives_the_right_answer_is_never_named():
     got = equal + np.array([[2e-5, -2e-5]])
     X5 = np.linspace(-1, 1, 5).reshape(-1, 1)
     assert diagnosis.diagnose_estep(got, X5, np.full(2, 0.5), np.zeros(2), np.ones(2)) == []
+
+
+def test_a_mistake_one_case_in_six_suggests_is_a_coincidence_when_another_explains_all():
+    """Under one secret, the variance about an old mean came within tolerance of the unbiased
+    variance on one M-step case of six: only the mistake every case shows is named."""
+    per_case = [["variance_old_mean", "unbiased_variance"]] + [["variance_old_mean"]] * 5
+    assert diagnosis.recurring(per_case) == ["variance_old_mean"]
+    assert diagnosis.recurring([["a"], ["b"]]) == ["a", "b"]  # no way to tell: both stand
+    assert diagnosis.recurring([[], []]) == []

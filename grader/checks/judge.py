@@ -115,7 +115,9 @@ def over_cases(case_list, judge):
         return
     failed_k = {case.params.k for case, _ in failures}
     mistakes = diagnosis.reconcile_k(
-        [m for _, exc in failures for m in exc.mistakes], failed_k, {c.params.k for c in case_list}
+        diagnosis.recurring([exc.mistakes for _, exc in failures]),
+        failed_k,
+        {c.params.k for c in case_list},
     )
     # Shown: the first failure that carries a mistake still named (its feedback explains it).
     shown = next((exc for _, exc in failures if set(exc.mistakes) & set(mistakes)), failures[0][1])
