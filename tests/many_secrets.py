@@ -37,7 +37,7 @@ def random_secrets():
 
 def verdict_problems(name, course_secret):
     """How the fixture's grading under ``course_secret`` differs from its expectation."""
-    path, exp = ALL[name]
+    path, exp = ALL[name].upload(), ALL[name].expectation  # a patch spliced into the stub
     ctx = checks.Context.for_grading(FakeSandbox.from_file(path), REF, course_secret)
     with warnings.catch_warnings(), np.errstate(all="ignore"):  # buggy code's 0/0, by design
         warnings.simplefilter("ignore")
@@ -49,7 +49,8 @@ def verdict_problems(name, course_secret):
         found += [f"a correct file was told of mistakes: {named}"] if named else []
     if found:
         found.append(f"(reproduce: put {course_secret.value.hex()} in a file and run "
-                     f"python -m grader {path} --secret FILE)")  # fmt: skip
+                     f"python -m tests.submission_fixtures --upload {name} DIR, then "
+                     f"python -m grader DIR/{path.name} --secret FILE)")  # fmt: skip
     return found
 
 

@@ -19,6 +19,7 @@ from grader.batch import JobResult, Progress, run_batch
 from grader.batch.gradebook import write_grades_csv
 from grader.batch.records import CheckResult, Record
 from grader.sandbox import isolation
+from tests import submission_fixtures
 
 FIXTURE = Path(__file__).parent / "batch_export"
 
@@ -466,23 +467,21 @@ def test_the_batch_command_refuses_without_landlock_on_a_normal_account(tmp_path
     assert not (tmp_path / "o").exists()
 
 
-HOSTILE = Path(__file__).parent / "submissions" / "hostile"
-
-
 def _hostile_class(root):
     """An export: the reference, the stub, and issue 9's attacks, each with a named student."""
+    fixtures = submission_fixtures.discover()
     uploads = {
-        "2001": paths.SOLUTION_PATH,
-        "2002": paths.PROJECT_ROOT / "gmm1d.py",
-        "2003": HOSTILE / "deep_tree.py",
-        "2004": HOSTILE / "sysv_leftover.py",
-        "2005": HOSTILE / "world_writable_subdir.py",
-        "2006": HOSTILE / "read_gradebook.py",
+        "2001": paths.SOLUTION_PATH.read_bytes(),
+        "2002": (paths.PROJECT_ROOT / "gmm1d.py").read_bytes(),
+        "2003": fixtures["hostile/deep_tree"].source(),
+        "2004": fixtures["hostile/sysv_leftover"].source(),
+        "2005": fixtures["hostile/world_writable_subdir"].source(),
+        "2006": fixtures["hostile/read_gradebook"].source(),
     }
     lines = ["---"]
     for sid, source in uploads.items():
         (root / f"submission_{sid}").mkdir(parents=True)
-        (root / f"submission_{sid}" / "gmm1d.py").write_bytes(source.read_bytes())
+        (root / f"submission_{sid}" / "gmm1d.py").write_bytes(source)
         lines += [f"submission_{sid}:", "  :submitters:", f"  - :name: Student Number{sid}",
                   f"    :sid: 'SID{sid}'", f"    :email: student{sid}@example.edu"]  # fmt: skip
     (root / "submission_metadata.yml").write_text("\n".join(lines) + "\n")

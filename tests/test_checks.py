@@ -416,8 +416,9 @@ def test_every_mistake_is_made_by_a_fixture_or_a_test_here():
     from grader import diagnosis
     from tests import submission_fixtures
 
-    named = {key for _, exp in submission_fixtures.discover().values()
-             for keys in exp.get("mistakes", {}).values() for key in keys}  # fmt: skip
+    expectations = [f.expectation for f in submission_fixtures.discover().values()]
+    named = {key for exp in expectations for keys in exp.get("mistakes", {}).values()
+             for key in keys}  # fmt: skip
     here = pathlib.Path(__file__).read_text()
     missing = [k for k in diagnosis.MISTAKES if k not in named and f'"{k}"' not in here]
     assert not missing, f"no fixture or test makes these mistakes: {missing}"

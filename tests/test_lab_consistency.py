@@ -9,9 +9,9 @@
 
 import ast
 import re
-from pathlib import Path
 
 from grader import checks, config, package, paths
+from tests import submission_fixtures
 
 STUB_PATH = paths.PROJECT_ROOT / paths.SUBMISSION_FILENAME
 HANDOUT_PATH = paths.PROJECT_ROOT / "HANDOUT.md"
@@ -163,8 +163,7 @@ def test_handout_says_to_submit_only_the_stub_file():
 
 
 def test_stub_fixture_is_the_shipped_stub():
-    """tests/submissions/buggy/stub.py must score what the real handout stub scores."""
-    root = Path(__file__).resolve().parent.parent
-    assert (root / "tests/submissions/buggy/stub.py").read_bytes() == (
-        root / "gmm1d.py"
-    ).read_bytes()
+    """The buggy/stub fixture must score what the real handout stub scores: its upload is
+    the shipped gmm1d.py, byte for byte."""
+    upload = submission_fixtures.discover()["buggy/stub"].source()
+    assert upload == STUB_PATH.read_bytes()

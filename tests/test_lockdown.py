@@ -11,6 +11,7 @@ import pytest
 
 from grader import lockdown, paths
 from grader.sandbox import isolation
+from tests import submission_fixtures
 from tests.sandbox_helpers import NEEDS_CAPABILITY, reachable_python
 
 pytestmark = pytest.mark.skipif(
@@ -95,7 +96,7 @@ def test_disk_search_fixture_steals_without_lockdown_and_not_with_it(shared_tmp)
         shutil.copytree(paths.PROJECT_ROOT / sub, copy / sub)
     target = copy / "tests" / "disk_search.py"
     target.parent.mkdir(parents=True)
-    shutil.copy(paths.PROJECT_ROOT / "tests" / "submissions" / "hostile" / "disk_search.py", target)
+    target.write_bytes(submission_fixtures.discover()["hostile/disk_search"].source())
     for path in [copy, *copy.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     script = (

@@ -1,17 +1,18 @@
 """Paired submission fixtures, graded end to end through the real CLI.
 
-Every ``tests/submissions/<kind>/<name>.py`` is an upload; ``<name>.json`` next to it names
-the checks it must fail, and why (tests/submission_fixtures.py; docs/contributing.md).
+Every fixture in ``tests/submissions/<kind>/`` is an upload (``<name>.py``, or
+``<name>.patch.py`` spliced into today's stub); ``<name>.json`` next to it names the checks it
+must fail, and why (tests/submission_fixtures.py; docs/contributing.md).
 
-Each file is graded by ``python -m grader FILE --results DIR/results.json --config CFG
---secret S`` in a subprocess (its own session, so a hostile upload that reaches the grader's
-process group cannot reach pytest), with short sandbox limits so the hanging fixtures stay
-cheap. S is one of three course secrets drawn for this session, in turn: every fixture is
-graded under one of them, and each correct one under a second as well (test_many_secrets*.py
-grades the correct and buggy ones in-process under twenty more). Gradings
-run two or three at a time; ``root_only`` fixtures run afterwards, one at a time, because the
-attacks they stand for (searching the disk, signalling everything) would otherwise see the
-other gradings' files and processes.
+Each upload is written to a folder of its own and graded by ``python -m grader FILE --results
+DIR/results.json --config CFG --secret S`` in a subprocess (its own session, so a hostile
+upload that reaches the grader's process group cannot reach pytest), with short sandbox
+limits so the hanging fixtures stay cheap. S is one of three course secrets drawn for this
+session, in turn: every fixture is graded under one of them, and each correct one under a
+second as well (test_many_secrets*.py grades the correct and buggy ones in-process under
+twenty more). Gradings run two or three at a time; ``root_only`` fixtures run afterwards,
+one at a time, because the attacks they stand for (searching the disk, signalling
+everything) would otherwise see the other gradings' files and processes.
 """
 
 import configparser
@@ -40,7 +41,6 @@ from tests.sandbox_helpers import NEEDS_CAPABILITY, paths_owned, reachable_pytho
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO / "tests" / "submissions"
 # Short sandbox limits for the test config (grader/config.ini with [limits] overridden).
 TEST_LIMITS = {
     "call_timeout_seconds": "3",
@@ -71,8 +71,8 @@ def test_fixture_expectations_are_well_formed():
     assert sum(k.startswith("correct/") for k in ALL) >= 7
     assert sum(k.startswith("buggy/") for k in ALL) >= 18
     assert sum(k.startswith("hostile/") for k in ALL) >= 14
-    for name, (_, exp) in ALL.items():
-        assert submission_fixtures.problems_with(name, exp) == [], name
+    for name, fixture in ALL.items():
+        assert submission_fixtures.problems_with(name, fixture.expectation) == [], name
 
 
 def _valid_results():
@@ -174,10 +174,13 @@ def _leftovers(markers):
     return [description for _, description in found]
 
 
-def _grade(name, source, expectation, workdir, config_path, secret_path):
+def _grade(name, fixture, workdir, config_path, secret_path):
     """Run the CLI on one fixture; everything the assertions need, as a dict."""
     base = workdir / f"{name.replace('/', '__')}__{secret_path.name}"
     base.mkdir()
+    (base / "upload").mkdir()
+    source = fixture.upload(base / "upload")  # a patch spliced into today's stub
+    expectation = fixture.expectation
     results_dir = base / "results"
     results_dir.mkdir(mode=0o700)
     os.chmod(results_dir, 0o700)  # mkdir's mode is filtered by the umask
@@ -228,6 +231,7 @@ def _grade(name, source, expectation, workdir, config_path, secret_path):
     raw = results_path.read_bytes() if results_path.is_file() else b""
     log = (base / "stdout").read_bytes() + (base / "stderr").read_bytes()
     return {
+        "upload": str(source),
         "shows_secret": any(v in text for v in (value, value[:16]) for text in (raw, log)),
         "returncode": returncode,
         "seconds": seconds,
@@ -272,12 +276,12 @@ def gradings(request, tmp_path_factory, secret_paths):
     shared_dir = Path(tempfile.mkdtemp(prefix="gmm1d-shared-", dir="/tmp"))
     shared_dir.chmod(0o1777)
     selected = _selected_gradings(request)
-    shared = [g for g in selected if not ALL[g[0]][1].get("root_only")]
-    alone = [g for g in selected if ALL[g[0]][1].get("root_only") and is_root]
+    shared = [g for g in selected if not ALL[g[0]].expectation.get("root_only")]
+    alone = [g for g in selected if ALL[g[0]].expectation.get("root_only") and is_root]
 
     def grade(graded):
         name, index = graded
-        return _grade(name, *ALL[name], workdir, config_path, secret_paths[index])
+        return _grade(name, ALL[name], workdir, config_path, secret_paths[index])
 
     pool = ThreadPoolExecutor(max_workers=POOL_SIZE)
     serial = ThreadPoolExecutor(max_workers=1)
@@ -298,7 +302,7 @@ def gradings(request, tmp_path_factory, secret_paths):
 
 @pytest.mark.parametrize("name, secret", GRADINGS, ids=[f"{n}-secret{i}" for n, i in GRADINGS])
 def test_submission(name, secret, gradings, secret_paths):
-    source, exp = ALL[name]
+    fixture, exp = ALL[name], ALL[name].expectation
     if exp.get("root_only") and os.geteuid() != 0:
         pytest.skip(f"needs root: {exp.get('root_only_reason', 'user separation')}")
     got = gradings[name, secret].result()
@@ -323,8 +327,9 @@ def test_submission(name, secret, gradings, secret_paths):
     assert not mismatches, f"{mismatches}\n{summary}\n{context}"
 
     outputs = [results.get("output", "")] + [t["output"] for t in tests]
-    leaks = [text for text in outputs if str(REPO) in text]
-    assert not leaks, f"feedback shows the grader's path {REPO}: {leaks[0][:300]!r}"
+    for path in (str(REPO), str(Path(got["upload"]).parent)):  # the grader's, the upload's
+        leaks = [text for text in outputs if path in text]
+        assert not leaks, f"feedback shows the path {path}: {leaks[0][:300]!r}"
     assert not got["shows_secret"], f"results or the grader's log show the course secret\n{context}"
     assert results["extra_data"]["inputs"].startswith("course secret "), context
     assert not got["leftovers"], f"processes left behind: {got['leftovers']}\n{context}"
@@ -332,7 +337,7 @@ def test_submission(name, secret, gradings, secret_paths):
     assert results["output_format"] == "md" and all(t["output_format"] == "md" for t in tests)
     for text in outputs:
         ours = plain(text.split("Your code printed:")[0])  # not what the student printed
-        named = set(FILE_NAME.findall(ours)) - STUDENT_FILES - {source.name}
+        named = set(FILE_NAME.findall(ours)) - STUDENT_FILES - {fixture.file_name}
         assert not named, f"feedback names files students do not have: {named}\n{context}"
     if name.startswith("correct/"):  # a diagnosis is right or silent
         named = {t["extra_data"]["check"]: t["extra_data"]["mistakes"] for t in tests}
