@@ -56,6 +56,13 @@ RUNS = {
     "make bench": "here",  # its recipe and the discovery of every benchmark; `cases` is run
     "make bench BASELINE=../an-older-checkout": "here",
     f"{PY} -m bench cases": "here",
+    f"{PY} -m tests.submission_fixtures --to-patch tests/submissions/buggy/NAME.py": (
+        "tests/test_submission_fixtures.py::"
+        "test_the_command_converts_a_stub_shaped_file_and_keeps_the_rest_whole"
+    ),
+    f"{PY} -m tests.submission_fixtures --upload buggy/variance_old_mean /tmp/fixture": (
+        "tests/test_submission_fixtures.py::test_the_command_writes_a_fixtures_upload"
+    ),
     # The instructor's guide's emulation of Gradescope, line by line: the e2e test's fixture
     # makes each step (unpack, setup.sh, copy run_autograder, submission/, run it, read it).
     'export AUTOGRADER_ROOT=$(mktemp -d /tmp/autograder-XXXX) && chmod 755 "$AUTOGRADER_ROOT"': (
@@ -238,6 +245,8 @@ def test_the_fixture_format_shown_is_the_one_the_tests_read():
         k: v for k, v in actual.items() if k != "why"
     }
     assert submission_fixtures.problems_with("buggy/variance_old_mean", example) == []
+    patch = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    assert patch == submission_fixtures.discover()["buggy/variance_old_mean"].stored.read_text()
 
 
 def test_bench_finds_every_benchmark_make_bench_runs():
