@@ -240,13 +240,14 @@ def test_the_fixture_format_shown_is_the_one_the_tests_read():
     rows = dict(re.findall(r"^\| `(\w+)` \| (.+?) \|$", text, re.M))
     assert rows == submission_fixtures.KEYS
     example = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
-    actual = json.loads((ROOT / "tests/submissions/buggy/variance_old_mean.json").read_text())
+    actual = submission_fixtures.discover()["buggy/variance_old_mean"].expectation
     assert {k: v for k, v in example.items() if k != "why"} == {
         k: v for k, v in actual.items() if k != "why"
     }
     assert submission_fixtures.problems_with("buggy/variance_old_mean", example) == []
     patch = re.search(r"```python\n(.*?)```", text, re.S).group(1)
-    assert patch == submission_fixtures.discover()["buggy/variance_old_mean"].stored.read_text()
+    stored = submission_fixtures.discover()["buggy/variance_old_mean"].stored
+    assert stored.name == "variance_old_mean.patch.py" and patch == stored.read_text()
 
 
 def test_bench_finds_every_benchmark_make_bench_runs():
