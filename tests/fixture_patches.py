@@ -75,7 +75,7 @@ def span(node, lines):
 
 
 def source_of(node, lines, drop=()):
-    """The source of a statement (see _span), without the lines of the nodes in ``drop``."""
+    """The source of a statement (see span), without the lines of the nodes in ``drop``."""
     first, end = span(node, lines)
     gone = {i for d in drop for i in range(d.lineno - 1, d.end_lineno)}
     return "".join(line for i, line in enumerate(lines[first:end], first) if i not in gone)

@@ -48,42 +48,13 @@ def to_patch(text, stub_text=None):
     if missing:
         raise PatchError(f"its class {CLASS} has no {', '.join(missing)}, which the stub has")
     stub_named = {defined_name(n): n for n in stub.body if defined_name(n)}
-    stub_imports = {ast.dump(n) for n in stub.body if isinstance(n, (ast.Import, ast.ImportFrom))}
-    stub_statements = {normalised(n) for n in stub.body}
-    imports, named, mains = [], {}, []
-    for node in tree.body:
-        name = defined_name(node)
-        if node is cls or (node is tree.body[0] and is_docstring(node)):
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports += [node] if ast.dump(node) not in stub_imports else []
-        elif name and name != CLASS:
-            if name in named:
-                raise PatchError(f"line {node.lineno}: it defines {name} twice")
-            named[name] = node
-        elif normalised(node) in stub_statements:
-            continue  # the stub's own statement, say its __main__ block
-        elif is_main_block(node):
-            mains.append(node)
-        else:
-            raise PatchError(f"line {node.lineno}: a {type(node).__name__} runs at import")
+    imports, named, mains = _top_level(tree, cls, stub)
     differs = {
         name
         for name, node in named.items()
         if name not in stub_named or normalised(node) != normalised(stub_named[name])
     }
-    for name in differs:
-        node = named[name]
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            own = [
-                c.func.id
-                for c in ast.walk(node.value)
-                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in named
-            ]
-            if own:
-                raise PatchError(
-                    f"line {node.lineno}: {name} = {own[0]}(...) runs its code at import"
-                )
+    _refuse_own_calls(named, differs)
     used = _used(named, [cls, *(named[n] for n in named if n not in stub_named), *mains])
     kept = [n for n in named if n in differs and (n in used or n not in stub_named)]
     notes = [
@@ -112,6 +83,48 @@ def to_patch(text, stub_text=None):
     patch = (doc + gap if doc and parts else doc or "") + "\n\n".join(parts)
     _check_same(tree, ast.parse(splice(patch, stub_text)), used, mains)
     return patch, notes
+
+
+def _top_level(tree, cls, stub):
+    """(imports the stub lacks, name -> definition, own __main__ blocks) of the file; raise
+    PatchError for any other statement the stub does not have (code that runs at import)."""
+    stub_imports = {ast.dump(n) for n in stub.body if isinstance(n, (ast.Import, ast.ImportFrom))}
+    stub_statements = {normalised(n) for n in stub.body}
+    imports, named, mains = [], {}, []
+    for node in tree.body:
+        name = defined_name(node)
+        if node is cls or (node is tree.body[0] and is_docstring(node)):
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports += [node] if ast.dump(node) not in stub_imports else []
+        elif name and name != CLASS:
+            if name in named:
+                raise PatchError(f"line {node.lineno}: it defines {name} twice")
+            named[name] = node
+        elif normalised(node) in stub_statements:
+            continue  # the stub's own statement, say its __main__ block
+        elif is_main_block(node):
+            mains.append(node)
+        else:
+            raise PatchError(f"line {node.lineno}: a {type(node).__name__} runs at import")
+    return imports, named, mains
+
+
+def _refuse_own_calls(named, differs):
+    """PatchError for a new or changed ``NAME = f(...)`` that calls the file's own ``f``: its
+    code runs at import (``np.array(...)`` and the like are constants)."""
+    for name in differs:
+        node = named[name]
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            own = [
+                c.func.id
+                for c in ast.walk(node.value)
+                if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id in named
+            ]
+            if own:
+                raise PatchError(
+                    f"line {node.lineno}: {name} = {own[0]}(...) runs its code at import"
+                )
 
 
 def _used(named, roots):
