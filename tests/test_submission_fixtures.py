@@ -235,11 +235,11 @@ BUGGY = _stub_with(
         MSTEP_TODO,
         "        # TODO: write the M-step. For every cluster j, with n points:\n"  # the stub's
         "        self.priors = gammas.sum(axis=0).reshape(-1, 1)  # forgot / n\n\n",
-    )
-).replace(
-    '"""Lab 3: EM for a one-dimensional Gaussian mixture (your starter file).',
-    '"""Bug: soft counts.\n\nLab 3: EM for a one-dimensional Gaussian mixture.',
-    1,
+    ),
+    (
+        '"""Lab 3: EM for a one-dimensional Gaussian mixture (your starter file).',
+        '"""Bug: soft counts.\n\nLab 3: EM for a one-dimensional Gaussian mixture.',
+    ),
 )
 
 
