@@ -160,3 +160,20 @@ def test_the_graders_own_log_lines_never_reach_a_students_feedback(capfd):
     data = grade._run(config.load(), run_check, note="", started=time.monotonic(), extra={})
     assert data["tests"] and all("private-path" not in t["output"] for t in data["tests"])
     assert "private-path" in capfd.readouterr().err  # the instructor's log has it
+
+
+def test_grade_submission_returns_the_neutral_result_and_writes_gradescopes_file(tmp_path):
+    """The contract other platforms code against (grader/result.py): ordered CheckResults with
+    the registry's ids and numbers, totals, the run's facts; Gradescope's file is one writer."""
+    from grader.result import CheckResult, GradingResult
+
+    result = grade.grade_submission(None, tmp_path / "r.json", note="nothing here")
+    assert isinstance(result, GradingResult) and result.gradable is False
+    assert [c.check_id for c in result.checks] == checks.ids()
+    assert [c.number for c in result.checks] == list(range(1, len(checks.ids()) + 1))
+    assert all(isinstance(c, CheckResult) and not c.passed and c.points == 0 for c in result.checks)
+    assert result.score == 0 and result.max_score == 100 and result.summary.startswith("nothing")
+    assert result.extra["complete"] is True and result.extra["submission"] is None
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [t["extra_data"]["check"] for t in data["tests"]] == checks.ids()
+    assert data["output"] == result.summary
