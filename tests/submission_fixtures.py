@@ -6,7 +6,9 @@ and the config: every other check with points must pass, and the score is the to
 the points of the checks that fail. So a new 0-point check changes no fixture.
 """
 
+import html
 import json
+import re
 from pathlib import Path
 
 from grader import checks, diagnosis
@@ -81,6 +83,10 @@ def verdict_mismatches(tests, exp, cfg) -> list:
         if set(named) != set(keys):  # a wrong extra diagnosis misleads as much as a missing one
             found.append(f"{check_id} names {named}, expected exactly {keys}")
     for check_id, needles in exp.get("output_contains", {}).items():
-        output = plain(by_check.get(check_id, {}).get("output", ""))  # as a student reads it
+        test = by_check.get(check_id, {})
+        output = test.get("output", "")
+        if test.get("output_format") == "html":  # a check with a picture: its text, unmarked
+            output = html.unescape(re.sub(r"<[^>]*>", "", output))
+        output = plain(output)  # as a student reads it
         found += [f"{check_id}'s feedback lacks {n!r}" for n in needles if n not in output]
     return found
