@@ -4,28 +4,32 @@
 run_autograder, the batch regrader). Student code runs only inside ``grader.sandbox``'s
 worker process; this process holds the trusted reference and judges validated data.
 
-Results are built the way gradescope-utils is meant to be used: each registered check is a
-unittest test decorated with its weight, number and visibility (the registry's defaults, or
-grader/config.ini's), run by its ``JSONTestRunner``, whose ``post_processor`` completes the
-JSON with what the runner cannot express (grader/report.py) before we write it ourselves,
-atomically. gradescope-utils stays because it is Gradescope's own reference for the format.
+It runs every registered check in grading order, with its points and visibility (the
+registry's defaults, or grader/config.ini's), and returns what they found as the neutral
+:class:`grader.result.GradingResult`; each platform's format is a writer of it
+(grader/writers/). Gradescope's results.json is written from it, atomically.
+
+gradescope-utils is not used. Its ``JSONTestRunner`` ran each check as a unittest test and
+wrote Gradescope's JSON; once the result is neutral, that JSON is one writer among several
+and the runner would only stand between the checks and it: its decorators repeat what the
+registry and config.ini hold, its output had to be mended (execution_time as a string,
+scores never clamped to their weight, NaN written literally) and cannot carry a picture
+(an ``html`` output). The format is Gradescope's published one, checked by an independent
+validator in the tests (tests/results_schema.py).
 """
 
 import argparse
 import functools
-import io
-import json
 import sys
 import time
 import traceback
-import unittest
 from pathlib import Path
-
-from gradescope_utils.autograder_utils.decorators import number, visibility, weight
-from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
 from grader import checks, lockdown, report, secret
 from grader import config as config_module
+from grader.result import CheckResult, GradingResult
+from grader.writers.gradescope import to_gradescope_dict
+from grader.writers.terminal import format_table
 
 MISSING_MESSAGE = (
     "No gmm1d.py was found in your upload, so nothing could be graded. "
@@ -56,55 +60,77 @@ def _outcome(run_check, check_id):
         )
 
 
-def _suite(cfg, run_check, outcomes):
-    """One gradescope-utils test per registered check, in grading order, decorated with its
-    settings; a passing test prints its feedback, a failing one fails with it."""
+def _figures(draw, check_id, outcome) -> tuple:
+    """The figure of a check's numbers, drawn by ``draw`` (None: no figures)."""
+    if draw is None or outcome.figure_data is None:
+        return ()
+    try:
+        figure = draw(outcome.figure_data)
+    except Exception:  # a bug in a figure must not cost the grade: the text stands alone
+        print(f"grader: internal error drawing the figure of {check_id}:", file=sys.__stderr__)
+        traceback.print_exc(file=sys.__stderr__)
+        return ()
+    return (figure,) if figure is not None else ()
 
-    class LabChecks(unittest.TestCase):
-        pass
 
-    names = []
-    for num, check_id in enumerate(checks.ids(), 1):
-
-        def method(self, check_id=check_id):
-            outcome = outcomes[check_id] = _outcome(run_check, check_id)
-            if not outcome.passed:
-                self.fail(report.test_text(outcome))
-            print(report.test_text(outcome))  # the runner keeps what a passing test printed
-
+def grading_result(
+    cfg, run_check, *, note, started, extra, gradable=True, draw=None
+) -> GradingResult:
+    """Run every check in grading order with ``run_check(check_id) -> Outcome`` and return
+    what they found, with the points and visibilities of ``cfg``; ``draw`` (e.g.
+    grader.figures.draw) turns the numbers a check handed out into its figure, once every
+    check has run."""
+    outcomes = [(check_id, _outcome(run_check, check_id)) for check_id in checks.ids()]
+    results = []
+    for num, (check_id, outcome) in enumerate(outcomes, 1):
         settings = cfg.checks[check_id]
-        method.__doc__ = checks.REGISTRY[check_id].title
-        method = weight(settings.points)(number(num)(visibility(settings.visibility)(method)))
-        names.append(f"test_{num:02d}_{check_id}")
-        setattr(LabChecks, names[-1], method)
-    return unittest.TestSuite(LabChecks(name) for name in names)
-
-
-def _run(cfg, run_check, *, note, started, extra):
-    """Run the suite with gradescope-utils' runner; returns its results, completed."""
-    outcomes = {}
-
-    def post_process(json_data):
-        score = sum(float(test.get("score", 0)) for test in json_data.get("tests", []))
-        summary = (
-            f"Score: {score:g}/{cfg.max_score:g}. "
-            "Each check below says what was expected and what came back."
+        results.append(
+            CheckResult(
+                check_id=check_id,
+                number=num,
+                title=checks.REGISTRY[check_id].title,
+                points=settings.points if outcome.passed else 0.0,
+                max_points=settings.points,
+                passed=outcome.passed,
+                feedback=report.test_text(outcome),
+                figures=_figures(draw, check_id, outcome),
+                mistakes=tuple(outcome.mistakes),
+                visibility=settings.visibility,
+                internal_error=outcome.internal_error,
+            )
         )
-        report.complete(
-            json_data,
-            [(check_id, outcomes.get(check_id)) for check_id in checks.ids()],
-            output=(note.strip() + "\n\n" if note.strip() else "") + summary,
-            execution_time=time.monotonic() - started,
-            visibility=cfg.visibility,
-            stdout_visibility=cfg.stdout_visibility,
-            extra=extra,
-        )
-
-    data_stream = io.StringIO()
-    JSONTestRunner(stream=data_stream, post_processor=post_process, failure_prefix="").run(
-        _suite(cfg, run_check, outcomes)
+    score = float(sum(result.points for result in results))
+    summary = (
+        f"Score: {score:g}/{cfg.max_score:g}. "
+        "Each check below says what was expected and what came back."
     )
-    return json.loads(data_stream.getvalue())
+    unwritten = sorted({method for _, outcome in outcomes for method in outcome.unwritten})
+    if unwritten:  # said once, here, and in one line by each check it fails
+        one = len(unwritten) == 1
+        summary = (
+            f"**{checks.not_written(unwritten)}:** {'it' if one else 'they'} still "
+            f"{'raises' if one else 'raise'} the starter's `NotImplementedError`, so every "
+            f"check that calls {'it' if one else 'them'} fails. HANDOUT.md has the formulas; "
+            "`python gmm1d.py` checks your work before you upload.\n\n" + summary
+        )
+    return GradingResult(
+        checks=tuple(results),
+        score=score,
+        max_score=cfg.max_score,
+        summary=(note.strip() + "\n\n" if note.strip() else "") + summary,
+        execution_time=time.monotonic() - started,
+        extra=dict(extra),
+        gradable=gradable,
+        visibility=cfg.visibility,
+        stdout_visibility=cfg.stdout_visibility,
+    )
+
+
+def _run(cfg, run_check, *, note, started, extra) -> dict:
+    """Gradescope's results dict of :func:`grading_result` (what the tests read)."""
+    return to_gradescope_dict(
+        grading_result(cfg, run_check, note=note, started=started, extra=extra)
+    )
 
 
 def _not_run(_check_id):
@@ -112,24 +138,42 @@ def _not_run(_check_id):
 
 
 def grade_submission(
-    submission, results_path=None, *, note="", limits=None, config=None, course_secret=None
+    submission,
+    results_path=None,
+    *,
+    note="",
+    limits=None,
+    config=None,
+    course_secret=None,
+    figures=None,
 ):
     """Grade ``submission`` (a path, or None when nothing gradable was uploaded).
 
-    Writes a Gradescope results.json to ``results_path`` (if given) and returns it as a dict.
-    A placeholder that awards nothing is written first, so a grader killed midway still
-    leaves a valid file. ``course_secret`` (a secret.CourseSecret) keys the generated inputs
+    Returns a :class:`grader.result.GradingResult`, and writes it as Gradescope's
+    results.json to ``results_path`` (if given). ``figures`` (default: the config's
+    ``[results] figures``) says whether the feedback carries pictures. A placeholder that
+    awards nothing is written first, so a grader killed midway still leaves a valid file.
+    ``course_secret`` (a secret.CourseSecret) keys the generated inputs
     (default: grader/course_secret, or the development secret). Raises config.ConfigError for
     a bad config, secret.SecretError for a bad secret file.
     """
     started = time.monotonic()
     cfg = config if config is not None else config_module.load()
     course_secret = course_secret if course_secret is not None else secret.load()
+    draw = None
+    if (cfg.figures if figures is None else figures) and submission is not None:
+        from grader import figures as figures_module
+
+        # matplotlib's import (~0.5 s) runs while the worker starts and the checks wait on it.
+        figures_module.start_preload()
+        draw = figures_module.draw
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
-        placeholder = _run(cfg, _not_run, note=note, started=started, extra={"complete": False})
-        report.write_atomic(results_path, placeholder)
+        placeholder = grading_result(
+            cfg, _not_run, note=note, started=started, extra={"complete": False}, gradable=False
+        )
+        report.write_atomic(results_path, to_gradescope_dict(placeholder))
 
     submission = Path(submission) if submission is not None else None
     extra = {
@@ -138,14 +182,15 @@ def grade_submission(
         "complete": True,
     }
     if submission is None or not submission.is_file():
-        data = _run(
+        result = grading_result(
             cfg,
             lambda _id: checks.Outcome(False, MISSING_MESSAGE),
             note=note,
             started=started,
             extra=extra,
+            gradable=False,
         )
-        return _finish(data, results_path)
+        return _finish(result, results_path)
     from grader.sandbox import Sandbox, SandboxError
 
     sandbox = None
@@ -163,10 +208,13 @@ def grade_submission(
             print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
             extra["grader_error"] = str(exc)
             run_check = _our_side
-        data = _run(cfg, run_check, note=note, started=started, extra=extra)
+        result = grading_result(
+            cfg, run_check, note=note, started=started, extra=extra,
+            gradable="grader_error" not in extra, draw=draw,
+        )  # fmt: skip
         # Written before the sandbox closes: whatever the student's code left behind, its
         # cleanup can never change or erase this grade (and close() never raises).
-        return _finish(data, results_path)
+        return _finish(result, results_path)
     finally:
         if sandbox is not None:
             sandbox.close()
@@ -176,27 +224,36 @@ def _our_side(_check_id):
     return checks.Outcome(False, OUR_SIDE_MESSAGE, internal_error=True)
 
 
-def _finish(data, results_path):
-    """Validate our own results, write them (if asked) and return them."""
+def _finish(result, results_path):
+    """Validate our own results.json, write it (if asked) and return the result."""
+    data = to_gradescope_dict(result)
     found = report.problems(data)
     if found:  # never expected: our own output failed our own validation
         raise RuntimeError("grader produced invalid results: " + "; ".join(found))
     if results_path is not None:
         report.write_atomic(results_path, data)
-    return data
+    return result
+
+
+SUBCOMMANDS = """subcommands (each has its own --help):
+  python -m grader autograde   the Gradescope flow (run_autograder calls it)
+  python -m grader batch       regrade a class: a Gradescope export or a folder of .py files
+  python -m grader checks      list the checks, their ids, points and visibility"""
 
 
 def main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m grader",
         description="Grade one gmm1d.py: print a table and write a Gradescope results.json.",
-        epilog="Subcommands: 'python -m grader autograde' (the Gradescope flow), "
-        "'python -m grader batch' (a class export).",
+        epilog=SUBCOMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("submission", type=Path, help="the student's gmm1d.py")
     parser.add_argument(
-        "submission",
-        type=Path,
-        help="the student's gmm1d.py (a missing file is graded as 'nothing uploaded')",
+        "--nothing-uploaded",
+        action="store_true",
+        help="grade SUBMISSION as nothing uploaded, as Gradescope does an upload without a "
+        "gmm1d.py (every check fails, naming the file; the batch uses it)",
     )
     parser.add_argument(
         "--results",
@@ -217,6 +274,13 @@ def main(argv):
         help="the course secret that keys the generated inputs (default: grader/course_secret)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    parser.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        default=None,
+        help="feedback without pictures (default: [results] figures in the config)",
+    )
     args = parser.parse_args(argv)
     try:
         cfg = config_module.load(args.config)
@@ -224,12 +288,24 @@ def main(argv):
     except (config_module.ConfigError, secret.SecretError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    submission = args.submission if args.submission.exists() else None
-    note = args.note or ("" if submission else f"{args.submission.name} does not exist.")
-    data = grade_submission(
-        submission, args.results, note=note, config=cfg, course_secret=course_secret
+    if args.nothing_uploaded:
+        submission = None
+    elif args.submission.is_file():
+        submission = args.submission
+    else:  # a typo on an instructor's command line is an error, never a student's zero
+        why = "is not a file" if args.submission.exists() else "does not exist"
+        print(f"grader: {args.submission} {why}", file=sys.stderr)
+        return 2
+    note = args.note
+    result = grade_submission(
+        submission,
+        args.results,
+        note=note,
+        config=cfg,
+        course_secret=course_secret,
+        figures=args.figures,
     )
     if not args.quiet:
-        print(report.format_table(data))
+        print(format_table(result))
         print(f"results written to {args.results}")
     return 0

@@ -9,7 +9,7 @@ check, then whether its points may count yet.
 
 from grader import diagnosis
 from grader.checks.context import Context, load_reference
-from grader.checks.registry import REGISTRY, Check, Fail, Outcome, check, ids, number
+from grader.checks.registry import REGISTRY, Check, Fail, Outcome, Pass, check, ids, number
 
 # isort: off
 # Imported for their @check declarations, in grading order (which numbers the checks).
@@ -26,12 +26,20 @@ __all__ = [
     "Context",
     "Fail",
     "Outcome",
+    "Pass",
     "check",
     "ids",
     "load_reference",
+    "not_written",
     "number",
     "run",
 ]
+
+
+def not_written(methods) -> str:
+    """'Your `estep` is not written yet', for one or both steps (Markdown)."""
+    names = " and ".join(f"`{method}`" for method in methods)
+    return f"Your {names} {'is' if len(methods) == 1 else 'are'} not written yet"
 
 
 def run(check_id, ctx) -> Outcome:
@@ -43,6 +51,7 @@ def run(check_id, ctx) -> Outcome:
     spec = REGISTRY[check_id]
     done = ctx.cache.setdefault("outcomes", {})
     ctx.take_output()
+    ctx.take_unwritten()
     for earlier in ids()[: number(check_id) - 1]:
         outcome = done.get(earlier)
         if REGISTRY[earlier].gate and outcome is not None and not outcome.passed:
@@ -52,10 +61,25 @@ def run(check_id, ctx) -> Outcome:
                 f"{outcome.feedback}",
             )
     try:
-        outcome = Outcome(True, spec.run(ctx))
+        passed = spec.run(ctx)
+        if isinstance(passed, Pass):
+            outcome = Outcome(True, passed.feedback, figure_data=passed.figure_data)
+        else:
+            outcome = Outcome(True, passed)
     except Fail as exc:
-        outcome = Outcome(False, exc.feedback + diagnosis.describe(exc.mistakes), exc.mistakes)
+        outcome = Outcome(
+            False,
+            exc.feedback + diagnosis.describe(exc.mistakes),
+            exc.mistakes,
+            figure_data=exc.figure_data,
+        )
     outcome.output = ctx.take_output()
+    unwritten = ctx.take_unwritten()
+    if unwritten and not outcome.passed:  # one line, not the same traceback in every check
+        outcome.unwritten = unwritten
+        outcome.figure_data = None  # nothing of theirs to draw
+        they = "it raises" if len(unwritten) == 1 else "they raise"
+        outcome.feedback = f"{not_written(unwritten)} ({they} `NotImplementedError`)."
     if (
         outcome.passed
         and spec.requires
