@@ -7,7 +7,9 @@ run is judged by its exit status and its PASS/FAIL lines.
 
 import ast
 import importlib.util
+import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,7 +20,7 @@ import pytest
 from grader import paths
 
 STUB_PATH = paths.PROJECT_ROOT / paths.SUBMISSION_FILENAME
-N_CHECKS = 14  # 3 worked examples + E-step for k = 1..6 + EM for k = 2..6
+N_CHECKS = 20  # 3 worked examples + E-step and M-step for k = 1..6 + EM for k = 2..6
 
 
 def load_stub():
@@ -205,7 +207,7 @@ def test_unnormalised_estep_fails_with_expected_and_found(tmp_path):
     )
     for k in range(2, 7):
         line = next(line for line in lines if line.startswith(f"FAIL  E-step, k = {k}:"))
-        assert "expected every row to sum to 1" in line
+        assert "estep: expected every row of gammas to sum to 1" in line
 
 
 @pytest.mark.slow
@@ -226,8 +228,11 @@ def test_two_cluster_only_code_fails_for_other_k_without_a_traceback(tmp_path):
     )
     assert "estep should return shape (n, k) = (200, 3), got (200, 2)" in by_name["E-step, k = 3"]
     assert (
-        "self.priors should hold 4 numbers (a (4, 1) column), got shape (2, 1)"
+        "estep: in EM iteration 1, estep should return shape (n, k) = (600, 4), got (600, 2)"
         in by_name["EM on synthetic data, k = 4"]
+    )
+    assert re.search(
+        r"^\d+ of 20 checks failed\. At fault: GMM1D\.estep \(\d+\)\.$", run.stdout, re.M
     )
 
 
@@ -237,3 +242,232 @@ def test_estep_that_changes_X_is_caught(tmp_path):
     run, lines = run_self_check(tmp_path, splice(sorts_X, NAIVE_MSTEP))
     assert run.returncode == 1
     assert any("estep must not modify X" in line for line in failing(lines))
+
+
+# --- as strict as the contract: the step at fault, on first principles ------------------
+
+X_SIZE = {k: 150 * k for k in range(2, 7)}  # the EM checks' data: 150 points per cluster
+PRIORS_OVER_K = NAIVE_MSTEP.replace("n_j / X.shape[0]", "n_j / self.num_gaussians")
+
+
+@pytest.mark.slow
+def test_priors_divided_by_k_fail_and_the_mstep_is_blamed(tmp_path):
+    """The measured miss: with priors = n_j / k the old self-check passed "EM on synthetic
+    data" while the priors summed to 2.5 and the log-likelihood climbed to +1245."""
+    assert PRIORS_OVER_K != NAIVE_MSTEP
+    run, lines = run_self_check(tmp_path, splice(NAIVE_ESTEP, PRIORS_OVER_K))
+    assert run.returncode == 1
+    by_name = {line.split(":")[0][6:]: line for line in lines}
+    for k in range(2, 7):
+        em = by_name[f"EM on synthetic data, k = {k}"]
+        assert em.startswith("FAIL") and "mstep: in EM iteration 1, expected the priors to sum " \
+            f"to 1, they sum to {X_SIZE[k] / k:.10g}" in em, em  # fmt: skip
+    for k in range(1, 7):  # 200 points, so the priors sum to 200 / k
+        mstep = by_name[f"M-step, k = {k}"]
+        assert f"mstep: expected the priors to sum to 1, they sum to {200 / k:.10g}" in mstep
+        assert by_name[f"E-step, k = {k}"].startswith("PASS")
+    assert re.search(r"^\d+ of 20 checks failed\. At fault: GMM1D\.mstep \(\d+\)\.$", run.stdout,
+                     flags=re.M), run.stdout  # fmt: skip
+
+
+@pytest.mark.slow
+def test_variance_about_the_old_mean_fails_the_general_mstep_on_its_objective(tmp_path):
+    old_mean = """
+        n_j = gammas.sum(axis=0)
+        self.variances = ((gammas * (X - self.mus.T) ** 2).sum(axis=0) / n_j).reshape(-1, 1)
+        self.priors = (n_j / X.shape[0]).reshape(-1, 1)
+        self.mus = ((gammas * X).sum(axis=0) / n_j).reshape(-1, 1)
+    """
+    run, lines = run_self_check(tmp_path, splice(NAIVE_ESTEP, old_mean))
+    for k in range(1, 7):
+        line = next(line for line in lines if line.startswith(f"FAIL  M-step, k = {k}:"))
+        assert re.search(r"mstep: these are not the maximum-likelihood parameters for the "
+                         r"given gammas: variances\[\d\] = ", line), line  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_mstep_that_recomputes_the_gammas_fails(tmp_path):
+    recomputes = "gammas = self.estep(X)\n" + textwrap.dedent(NAIVE_MSTEP)
+    run, lines = run_self_check(tmp_path, splice(NAIVE_ESTEP, recomputes))
+    assert run.returncode == 1
+    # For k = 1 every gammas is a column of ones, whoever computes it.
+    for k in range(2, 7):
+        line = next(line for line in lines if f"M-step, k = {k}:" in line)
+        assert line.startswith(f"FAIL  M-step, k = {k}: mstep: these are not the maximum-"), line
+    assert "At fault: GMM1D.mstep" in run.stdout and "GMM1D.estep" not in run.stdout
+
+
+# --- every buggy fixture fails, and the summary blames the method its bug is in -----------
+
+FIXTURES = paths.PROJECT_ROOT / "tests" / "submissions"
+# Written from each fixture's bug (its .json's "why"), not from the self-check's output.
+AT_FAULT = {
+    "constructor_ignores_k": ["GMM1D.__init__"],
+    "divide_by_n": ["GMM1D.mstep"],
+    "estep_mutates_X": ["GMM1D.estep"],
+    "estep_mutates_params": ["GMM1D.estep"],
+    "estep_nudges_variances": ["GMM1D.estep"],
+    "estep_sqrt_variance": ["GMM1D.estep"],
+    "estep_std_as_variance": ["GMM1D.estep"],
+    "log_posteriors": ["GMM1D.estep"],
+    "means_variances_swapped": ["GMM1D.mstep"],
+    "means_wrong_variances_consistent": ["GMM1D.mstep"],
+    "mstep_calls_estep": ["GMM1D.mstep"],
+    "mstep_mutates_gammas": ["GMM1D.mstep"],
+    "mstep_std_as_variance": ["GMM1D.mstep"],
+    "not_normalised": ["GMM1D.estep"],
+    "original_starter": ["GMM1D.estep", "GMM1D.mstep"],  # neither written
+    "priors_ignored": ["GMM1D.estep"],
+    "priors_sum": ["GMM1D.mstep"],
+    "skips_last_cluster": ["GMM1D.mstep"],
+    "stale_density_cache": ["GMM1D.estep"],  # its estep reuses densities of old parameters
+    "stub": ["GMM1D.estep", "GMM1D.mstep"],
+    "transposed": ["GMM1D.estep"],
+    "two_clusters_hardcoded": ["GMM1D.estep", "GMM1D.mstep"],
+    "unbiased_variance": ["GMM1D.mstep"],
+    "uniform_gammas": ["GMM1D.estep"],
+    "variance_old_mean": ["GMM1D.mstep"],
+    "variances_stored_as_row": ["GMM1D.mstep"],  # a (1, k) row, which its own estep misreads
+    "wrong_axis": ["GMM1D.estep"],
+    "wrong_size_mus": ["GMM1D.mstep"],
+    "wrong_size_priors": ["GMM1D.mstep"],
+    "wrong_size_variances": ["GMM1D.mstep"],
+}
+# Correct for the grader (it reads any layout), but against the handout's contract: a
+# constructor changed to store lists, tuples, flat or row parameters, an estep returning a list.
+BREAKS_THE_CONTRACT = {
+    "flat_parameters": "GMM1D.__init__",
+    "list_parameters": "GMM1D.__init__",
+    "row_parameters": "GMM1D.__init__",
+    "tuple_parameters": "GMM1D.__init__",
+    "returns_list": "GMM1D.estep",
+}
+
+
+def fixture_source(kind, name):
+    """The full source of a submission fixture."""
+    return (FIXTURES / kind / f"{name}.py").read_text()
+
+
+def self_check_with_class_of(tmp_path, source):
+    """Today's stub's self_check() run on the GMM1D that ``source`` defines, in a subprocess
+    (the fixture's own file may carry an older self-check)."""
+    (tmp_path / "submission.py").write_text(source)
+    shutil.copy(STUB_PATH, tmp_path / "gmm1d.py")
+    code = "import sys, gmm1d, submission\ngmm1d.GMM1D = submission.GMM1D\n"
+    code += "sys.exit(gmm1d.self_check())\n"
+    run = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in run.stdout + run.stderr  # some fixtures print: that is fine
+    assert len(re.findall(r"^(PASS|FAIL)  ", run.stdout, re.M)) == N_CHECKS, run.stdout
+    return run
+
+
+def test_every_buggy_fixture_is_listed():
+    assert sorted(AT_FAULT) == sorted(p.stem for p in (FIXTURES / "buggy").glob("*.py"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(AT_FAULT))
+def test_the_self_check_fails_every_buggy_fixture_and_blames_its_step(tmp_path, name):
+    run = self_check_with_class_of(tmp_path, fixture_source("buggy", name))
+    assert run.returncode == 1, run.stdout
+    at_fault = re.search(r"^\d+ of \d+ checks failed\. At fault: (.*)\.$", run.stdout, re.M)
+    assert re.findall(r"GMM1D\.\w+", at_fault.group(1)) == AT_FAULT[name], run.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(p.stem for p in (FIXTURES / "correct").glob("*.py")))
+def test_the_self_check_passes_every_correct_fixture_that_keeps_the_contract(tmp_path, name):
+    run = self_check_with_class_of(tmp_path, fixture_source("correct", name))
+    if name in BREAKS_THE_CONTRACT:
+        assert run.returncode == 1 and f"At fault: {BREAKS_THE_CONTRACT[name]}" in run.stdout
+    else:
+        assert run.returncode == 0 and f"All {N_CHECKS} checks passed." in run.stdout, run.stdout
+
+
+# --- python gmm1d.py --plot -------------------------------------------------------------
+
+HIDE_MATPLOTLIB = (
+    "import runpy, sys\n"
+    "sys.modules['matplotlib'] = None  # any import of it now fails, as if not installed\n"
+    "sys.argv = ['gmm1d.py', '--plot']\n"
+    "runpy.run_path('gmm1d.py', run_name='__main__')\n"
+)
+
+
+def run_plot(tmp_path, source, hide_matplotlib=False):
+    (tmp_path / "gmm1d.py").write_text(source)
+    command = ["-c", HIDE_MATPLOTLIB] if hide_matplotlib else ["gmm1d.py", "--plot"]
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["MPLBACKEND"] = ""  # headless, and no backend chosen for it: as in CI
+    return subprocess.run(
+        [sys.executable, *command], cwd=tmp_path, capture_output=True, text=True, env=env,
+        timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_plot_saves_a_png_of_the_fit_in_the_current_folder(tmp_path):
+    from PIL import Image
+
+    run = run_plot(tmp_path, paths.SOLUTION_PATH.read_text())
+    png = tmp_path / "gmm1d_fit.png"
+    assert run.returncode == 0 and run.stderr == "", run.stdout + run.stderr
+    assert f"All {N_CHECKS} checks passed." in run.stdout
+    assert f"Saved the picture of your fit: {png}" in run.stdout.splitlines()
+    with Image.open(png) as image:
+        image.load()  # decodes every pixel
+        assert image.format == "PNG" and image.size == (1100, 420)
+        assert len(image.getcolors(1 << 16) or range(1 << 16)) > 50  # a drawing, not a blank
+
+
+@pytest.mark.slow
+def test_plot_of_the_untouched_stub_says_why_it_cannot_draw(tmp_path):
+    run = run_plot(tmp_path, STUB_PATH.read_text())
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
+    assert "Could not draw the fit: NotImplementedError: GMM1D.estep is not written yet" in (
+        run.stdout
+    )
+    assert not (tmp_path / "gmm1d_fit.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["solution", "stub"])
+def test_without_matplotlib_plot_says_what_to_install_and_the_self_check_still_runs(
+    tmp_path, which
+):
+    source = (paths.SOLUTION_PATH if which == "solution" else STUB_PATH).read_text()
+    run = run_plot(tmp_path, source, hide_matplotlib=True)
+    lines = [line for line in run.stdout.splitlines() if line.startswith(("PASS  ", "FAIL  "))]
+    assert len(lines) == N_CHECKS and "Traceback" not in run.stdout + run.stderr
+    assert run.returncode == (0 if which == "solution" else 1)  # the self-check's status
+    assert f"pip install matplotlib=={LOCK['matplotlib']}" in run.stdout
+    assert not (tmp_path / "gmm1d_fit.png").exists()
+
+
+def _lock_pins():
+    """package -> version from requirements-lock.txt (the packages pinned once)."""
+    text = (paths.PROJECT_ROOT / "requirements-lock.txt").read_text()
+    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;]+)\s*$", text, flags=re.M))
+
+
+LOCK = _lock_pins()
+
+
+def test_the_stub_names_the_matplotlib_the_grader_pins():
+    assert stub.MATPLOTLIB == f"matplotlib=={LOCK['matplotlib']}"
+
+
+def test_the_stubs_notebook_data_is_the_graders_published_case():
+    from grader import cases
+
+    assert np.array_equal(stub._notebook_data(), cases.NOTEBOOK_EM.X)
+    start = cases.NOTEBOOK_EM.start
+    for name in ("priors", "mus", "variances"):
+        assert np.array_equal(np.array(stub._NOTEBOOK_START[name]), getattr(start, name)), name
