@@ -3,8 +3,10 @@
 Your job: finish ``GMM1D.estep`` and ``GMM1D.mstep`` below, for ANY number of clusters.
 Everything else in this file already works; leave it as it is. Submit only this file.
 
-Check your work with ``python gmm1d.py``: it prints one PASS/FAIL line per check and exits
-with status 0 only when every check passes. HANDOUT.md explains the lab and the grading.
+Check your work with ``python gmm1d.py``: it prints one PASS/FAIL line per check, each failure
+naming the method at fault, and exits with status 0 only when every check passes.
+``python gmm1d.py --plot`` also saves a picture of your fit, gmm1d_fit.png (needs matplotlib).
+HANDOUT.md explains the lab, what to install and the grading.
 
 Shapes used throughout (n = number of points, k = number of clusters):
     X                                  (n, 1)   one data point per row
@@ -191,14 +193,12 @@ _EXERCISE = {
 }
 
 _STEPS = ("estep", "mstep")  # the two methods you write
-# Every failure blames one method: yours, or the constructor, which you were given.
-_AT_FAULT = {"__init__": "GMM1D.__init__ (given: restore it)", "estep": "GMM1D.estep",
-             "mstep": "GMM1D.mstep"}  # fmt: skip
+_AT_FAULT = ("__init__", *_STEPS)  # every failure blames one: yours, or the given constructor
 
 
 class _CheckFailed(Exception):
-    """A check's expectation was not met. ``step`` ('estep' or 'mstep') is the method at
-    fault; the message says what was expected and what came back."""
+    """A check's expectation was not met. ``step`` ('estep', 'mstep' or '__init__') is the
+    method at fault; the message says what was expected and what came back."""
 
     def __init__(self, step, message):
         super().__init__(message)
@@ -378,26 +378,24 @@ def _checked_mstep(model, X, gammas, when=""):
 
 
 def _moves(priors, mus, variances):
-    """Small changes of one parameter each: (what changed, the changed parameters)."""
+    """Small changes of one parameter each: (its name, its value, the changed value, all
+    three parameters with that change)."""
     h = 1e-4
     for j in range(priors.size):
         for sign in (1.0, -1.0):
             moved = mus.copy()
             moved[j] += sign * h * np.sqrt(variances[j])
-            yield f"mus[{j}] = {moved[j]:.10g}", (priors, moved, variances)
+            yield f"mus[{j}]", mus[j], moved[j], (priors, moved, variances)
             moved = variances.copy()
             moved[j] *= 1.0 + sign * h
-            yield f"variances[{j}] = {moved[j]:.10g}", (priors, mus, moved)
+            yield f"variances[{j}]", variances[j], moved[j], (priors, mus, moved)
         for other in range(priors.size):  # shift a little prior from cluster `other` to j
             if other != j:
                 moved = priors.copy()
                 shift = h * min(priors[j], priors[other])
                 moved[j] += shift
                 moved[other] -= shift
-                yield (
-                    f"priors[{j}] = {moved[j]:.10g} (and priors[{other}] lower)",
-                    (moved, mus, variances),
-                )
+                yield f"priors[{j}]", priors[j], moved[j], (moved, mus, variances)
 
 
 def _expect_maximises(X, gammas, found):
@@ -408,14 +406,15 @@ def _expect_maximises(X, gammas, found):
         return float(np.sum(gammas * _log_joint(X, *params)))
 
     best = objective(found)
-    for change, params in _moves(*found):
+    for name, value, moved, params in _moves(*found):
         better = objective(params)
         _expect(
             "mstep",
             better <= best + 1e-12 * max(1.0, abs(best)),
-            f"these are not the maximum-likelihood parameters for the given gammas: {change} "
+            f"{name} = {value:.10g} is not the best value for the given gammas: {moved:.10g} "
             f"gives a higher sum_ij gammas[i, j] log(prior_j N(x_i | mu_j, var_j)) "
-            f"({better!r} > {best!r}); see the M-step's formulas in HANDOUT.md",
+            f"({better:.10g} > {best:.10g}), which the M-step maximises; see its formulas in "
+            "HANDOUT.md",
         )
 
 
@@ -614,8 +613,10 @@ def self_check():
     if not blamed:
         print(f"All {len(_CHECKS)} checks passed.")
         return 0
-    counts = [f"{name} ({blamed.count(s)})" for s, name in _AT_FAULT.items() if s in blamed]
+    counts = [f"GMM1D.{s} ({blamed.count(s)})" for s in _AT_FAULT if s in blamed]
     print(f"{len(blamed)} of {len(_CHECKS)} checks failed. At fault: {', '.join(counts)}.")
+    if "__init__" in blamed:
+        print("GMM1D.__init__ was given to you: restore it from the handout's gmm1d.py.")
     if "estep" in blamed and "mstep" in blamed:
         print("Fix estep first: the EM checks run mstep on what your estep returns.")
     return 1
