@@ -20,8 +20,12 @@ sources give the same bytes and a rebuilt zip shows no spurious change.
 import argparse
 import ast
 import hashlib
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -42,7 +46,8 @@ AUTOGRADER_FILES = [
     "solution/gmm1d.py",
 ]
 AUTOGRADER_GLOBS = ["grader/**/*.py"]
-HANDOUT_FILES = ["gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md", "gmm1d.ipynb"]
+EXAMPLE_PICTURE = "gmm1d_fit_example.png"  # what `python gmm1d.py --plot` draws when correct
+HANDOUT_FILES = ["gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md", "gmm1d.ipynb", EXAMPLE_PICTURE]
 HANDOUT_SOURCE = "HANDOUT.in.md"  # the text students get, with {placeholders} for the facts
 NOTEBOOK = "gmm1d.ipynb"
 STUDENT_PACKAGES = ("numpy", "scipy", "matplotlib")  # what students install, as the grader pins
@@ -209,6 +214,24 @@ def notebook_bytes(stub_source: str, handout: str) -> bytes:
         raise PackageError(f"cannot build {NOTEBOOK}: {exc}") from None
 
 
+def example_picture(root=PROJECT_ROOT) -> bytes:
+    """The PNG the reference solution's ``plot_fit()`` draws: what a correct ``--plot`` shows.
+    Drawn in a child process in a scratch folder (the solution is ours and trusted; the child
+    keeps matplotlib out of this process and the picture out of the checkout)."""
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(Path(root) / "solution" / "gmm1d.py", Path(folder) / "gmm1d.py")
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        run = subprocess.run(
+            [sys.executable, "-c", "import gmm1d; gmm1d.plot_fit('fit.png')"],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        picture = Path(folder) / "fit.png"
+        if run.returncode != 0 or not picture.is_file():
+            last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+            raise PackageError(f"cannot draw {EXAMPLE_PICTURE} with solution/gmm1d.py: {last}")
+        return picture.read_bytes()
+
+
 def build_handout(root=PROJECT_ROOT, out=DEFAULT_OUT["handout"]):
     """Build the student handout zip from ``root`` (refusing a finished stub) and rewrite
     ``root``/HANDOUT.md with the text students get; returns the zip's path."""
@@ -219,7 +242,11 @@ def build_handout(root=PROJECT_ROOT, out=DEFAULT_OUT["handout"]):
     source = stub.read_text(encoding="utf-8")
     check_stub(source)
     text = handout_text(root)
-    contents = {"HANDOUT.md": text.encode("utf-8"), NOTEBOOK: notebook_bytes(source, text)}
+    contents = {
+        "HANDOUT.md": text.encode("utf-8"),
+        NOTEBOOK: notebook_bytes(source, text),
+        EXAMPLE_PICTURE: example_picture(root),
+    }
     path = write_zip(root, HANDOUT_FILES, out, contents)
     readable = root / "HANDOUT.md"
     if not readable.is_file() or readable.read_bytes() != contents["HANDOUT.md"]:

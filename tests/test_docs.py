@@ -225,6 +225,7 @@ def test_make_handout_as_shown(scratch):
             "HANDOUT.md",
             "gmm1d.ipynb",
             "gmm1d.py",
+            "gmm1d_fit_example.png",
             "two_gaussian_1dgm.py",
         ]
 

@@ -369,7 +369,13 @@ def self_check():
 def plot_fit(path="gmm1d_fit.png"):
     raise NotImplementedError
 '''
-HANDOUT_FILES = ["HANDOUT.md", "gmm1d.ipynb", "gmm1d.py", "two_gaussian_1dgm.py"]
+HANDOUT_FILES = [
+    "HANDOUT.md",
+    "gmm1d.ipynb",
+    "gmm1d.py",
+    "gmm1d_fit_example.png",
+    "two_gaussian_1dgm.py",
+]
 LOCK = "numpy==2.2.6\nscipy==1.15.3\nmatplotlib==3.10.9\n"
 
 
@@ -379,6 +385,8 @@ def handout_project(root):
     write(root / "gmm1d.py", STUB)
     write(root / "two_gaussian_1dgm.py", "# hint\n")
     write(root / "requirements-lock.txt", LOCK)
+    picture = "def plot_fit(path):\n    open(path, 'wb').write(b'a toy picture')\n"
+    write(root / "solution" / "gmm1d.py", picture)
     write(
         root / "HANDOUT.in.md",
         f"# Lab 3\n\n    {{pip_install}}\n\n## Check your work\n\n## What to submit\n"
@@ -397,6 +405,7 @@ def test_handout_has_exactly_the_student_files(tmp_path):
         assert "| 1 | Submission loads" in text
         assert "    pip install numpy==2.2.6 scipy==1.15.3 matplotlib==3.10.9\n" in text
         assert b'"self_check()"' in archive.read("gmm1d.ipynb")
+        assert archive.read("gmm1d_fit_example.png") == b"a toy picture"  # the solution's
     # The project's own HANDOUT.md is rewritten to what students get.
     assert (root / "HANDOUT.md").read_text() == text
 

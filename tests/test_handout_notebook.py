@@ -92,6 +92,18 @@ def test_the_handout_zip_holds_the_notebook_of_its_own_files_and_rebuilds_identi
     assert shipped == handout_notebook.build(stub, text)
 
 
+def test_the_handout_holds_the_references_picture_of_the_fit(tmp_path):
+    from PIL import Image
+
+    package.build_handout(ROOT, tmp_path / "h.zip")
+    with zipfile.ZipFile(tmp_path / "h.zip") as archive:
+        (tmp_path / "fit.png").write_bytes(archive.read(package.EXAMPLE_PICTURE))
+    with Image.open(tmp_path / "fit.png") as image:
+        image.load()
+        assert image.format == "PNG" and image.size == (1100, 420)
+    assert package.EXAMPLE_PICTURE in (ROOT / "HANDOUT.md").read_text()
+
+
 def test_a_stub_without_the_check_functions_or_a_section_is_refused():
     text = package.handout_text(ROOT)
     with pytest.raises(handout_notebook.NotebookError, match="plot_fit"):
