@@ -561,8 +561,10 @@ _CHECKS = (
 
 def _frames_in_your_code(exc):
     """The frames of exc's traceback in the file (or notebook cell) that defines GMM1D."""
-    home = GMM1D.estep.__code__.co_filename
-    return [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == home]
+    code = getattr(getattr(GMM1D, "estep", None), "__code__", None)  # None if wrapped
+    home = code.co_filename if code is not None else None
+    frames = traceback.extract_tb(exc.__traceback__)
+    return [f for f in frames if home is None or f.filename == home]
 
 
 def _where(exc):
