@@ -588,7 +588,8 @@ def _run(check):
     except Exception as exc:  # a bug in estep/mstep: say what and where, no traceback
         names = [f.name for f in _frames_in_your_code(exc) if f.name in _AT_FAULT]
         step = names[-1] if names else None
-        return "FAIL", step, f"raised {type(exc).__name__}: {exc}{_where(exc)}"
+        blame = f"{step}: " if step else ""
+        return "FAIL", step, f"{blame}raised {type(exc).__name__}: {exc}{_where(exc)}"
 
 
 def self_check():

@@ -224,7 +224,8 @@ def test_two_cluster_only_code_fails_for_other_k_without_a_traceback(tmp_path):
     by_name = {line.split(":")[0][6:]: line for line in lines}
     assert by_name["E-step, k = 2"].startswith("PASS")
     assert re.search(
-        r"raised IndexError: .* \(in estep, line \d+: joint2 = self\.priors\[1, 0\]",
+        r"^FAIL  E-step, k = 1: estep: raised IndexError: .* \(in estep, line \d+: "
+        r"joint2 = self\.priors\[1, 0\]",
         by_name["E-step, k = 1"],
     )
     assert "estep should return shape (n, k) = (200, 3), got (200, 2)" in by_name["E-step, k = 3"]
