@@ -37,7 +37,7 @@ RUNS = {
     "make test-images": "ci",
     "python gmm1d.py": "tests/test_stub.py::test_untouched_stub_says_plainly_what_is_missing",
     "python gmm1d.py --plot": (
-        "tests/test_stub.py::test_plot_saves_a_png_of_the_fit_in_the_current_folder"
+        "tests/test_stub_plot.py::test_plot_saves_a_png_of_the_fit_in_the_current_folder"
     ),
     "make autograder": "here",
     "make handout": "here",
