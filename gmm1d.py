@@ -706,8 +706,9 @@ def _main(argv=None):
     parser.add_argument(
         "--plot", action="store_true", help="also fit the notebook data and save gmm1d_fit.png"
     )
+    plot = parser.parse_args(argv).plot  # a mistyped option stops here, before any check
     status = self_check()
-    if parser.parse_args(argv).plot:
+    if plot:
         print()
         try:
             print(f"Saved the picture of your fit: {plot_fit()}")

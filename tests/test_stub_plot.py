@@ -94,3 +94,13 @@ def test_the_stubs_notebook_data_is_the_graders_published_case():
     start = cases.NOTEBOOK_EM.start
     for name in ("priors", "mus", "variances"):
         assert np.array_equal(np.array(stub._NOTEBOOK_START[name]), getattr(start, name)), name
+
+
+def test_a_mistyped_option_is_refused_before_any_check(tmp_path):
+    (tmp_path / "gmm1d.py").write_text(STUB_PATH.read_text())
+    run = subprocess.run(
+        [sys.executable, "gmm1d.py", "--plt"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 2 and "unrecognized arguments: --plt" in run.stderr
+    assert "PASS" not in run.stdout and "FAIL" not in run.stdout
