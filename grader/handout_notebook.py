@@ -7,9 +7,10 @@ which reads uploaded notebooks (grader/notebook.py):
 * code: the class ``GMM1D``, whole, in one cell: the two methods to write are there;
 * code: the module after the class, one cell per section that opens with a ``# ----`` banner
   (the self-check's code, the plot's code), without the ``if __name__`` block;
-* Markdown: ``## Check your work`` and the sections up to ``## What to submit``;
-* code: ``self_check()``, tagged ``gmm1d-selfcheck``; code: ``plot_fit()``, tagged
-  ``gmm1d-plot`` (the grader leaves both out);
+* Markdown: ``## Check your work`` and the sections up to ``## See your fit``; then code:
+  ``self_check()``, tagged ``gmm1d-selfcheck``;
+* Markdown: ``## See your fit`` and the sections up to ``## What to submit``; then code:
+  ``plot_fit()``, tagged ``gmm1d-plot`` (the grader leaves both tagged cells out);
 * Markdown: the rest of the handout (what to submit, how it is graded).
 
 The code cells, in order, hold every line of the module but that block, so the notebook runs
@@ -26,7 +27,8 @@ from nbformat import v4
 SELF_CHECK_TAG = "gmm1d-selfcheck"
 PLOT_TAG = "gmm1d-plot"
 CHECK_SECTION = "## Check your work"  # the handout's sections from here on follow the code
-TAIL_SECTION = "## What to submit"  # ...and from here on follow the check and plot cells
+PLOT_SECTION = "## See your fit"  # ...from here on follow the self_check() cell
+TAIL_SECTION = "## What to submit"  # ...and from here on follow the plot_fit() cell
 BANNER = re.compile(r"^# -{20,}$")
 
 
@@ -77,7 +79,8 @@ def _split(parts, heading):
 def build(stub_source: str, handout_markdown: str) -> bytes:
     """The notebook's bytes, as Jupyter would save them."""
     before, rest = _split(sections(handout_markdown), CHECK_SECTION)
-    checking, tail = _split(rest, TAIL_SECTION)
+    checking, rest = _split(rest, PLOT_SECTION)
+    plotting, tail = _split(rest, TAIL_SECTION)
     check = v4.new_code_cell("self_check()", metadata={"tags": [SELF_CHECK_TAG]})
     plot = v4.new_code_cell("plot_fit()", metadata={"tags": [PLOT_TAG]})
     cells = [
@@ -85,6 +88,7 @@ def build(stub_source: str, handout_markdown: str) -> bytes:
         *(v4.new_code_cell(text) for text in code_cells(stub_source)),
         *(v4.new_markdown_cell(text) for text in checking),
         check,
+        *(v4.new_markdown_cell(text) for text in plotting),
         plot,
         *(v4.new_markdown_cell(text) for text in tail),
     ]

@@ -191,7 +191,7 @@ def handout_text(root=PROJECT_ROOT) -> str:
         lock = (Path(root) / "requirements-lock.txt").read_text(encoding="utf-8")
     except (config.ConfigError, OSError) as exc:  # a message, like every refusal here
         raise PackageError(f"cannot build the handout: {exc}") from None
-    text = GENERATED_NOTE + text.replace("{pip_install}", install_command(lock))
+    text = text.replace("{pip_install}", install_command(lock))
     for setting in configurable():
         text = text.replace(
             "{" + setting.metadata["key"] + "}", f"{getattr(cfg.limits, setting.name):g}"
@@ -248,9 +248,9 @@ def build_handout(root=PROJECT_ROOT, out=DEFAULT_OUT["handout"]):
         EXAMPLE_PICTURE: example_picture(root),
     }
     path = write_zip(root, HANDOUT_FILES, out, contents)
-    readable = root / "HANDOUT.md"
-    if not readable.is_file() or readable.read_bytes() != contents["HANDOUT.md"]:
-        readable.write_bytes(contents["HANDOUT.md"])
+    readable, wanted = root / "HANDOUT.md", GENERATED_NOTE.encode() + contents["HANDOUT.md"]
+    if not readable.is_file() or readable.read_bytes() != wanted:
+        readable.write_bytes(wanted)
         print(f"rewrote {readable} from {HANDOUT_SOURCE}: commit it", file=sys.stderr)
     return path
 

@@ -389,7 +389,8 @@ def handout_project(root):
     write(root / "solution" / "gmm1d.py", picture)
     write(
         root / "HANDOUT.in.md",
-        f"# Lab 3\n\n    {{pip_install}}\n\n## Check your work\n\n## What to submit\n"
+        f"# Lab 3\n\n    {{pip_install}}\n\n## Check your work\n\n## See your fit\n\n"
+        "## What to submit\n"
         f"{package.GRADING_TABLE_MARKER} -->\n",
     )
     return root
@@ -407,7 +408,7 @@ def test_handout_has_exactly_the_student_files(tmp_path):
         assert b'"self_check()"' in archive.read("gmm1d.ipynb")
         assert archive.read("gmm1d_fit_example.png") == b"a toy picture"  # the solution's
     # The project's own HANDOUT.md is rewritten to what students get.
-    assert (root / "HANDOUT.md").read_text() == text
+    assert (root / "HANDOUT.md").read_text() == package.GENERATED_NOTE + text
 
 
 def test_the_handout_never_holds_the_course_secret(tmp_path):

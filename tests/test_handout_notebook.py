@@ -66,9 +66,10 @@ def test_the_notebook_is_valid_and_laid_out_as_the_contract_says():
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for heading in re.findall(r"(?m)^## .+$", (ROOT / "HANDOUT.md").read_text()):
         assert heading in markdown
-    assert (
-        nb.cells.index(check) > nb.cells.index(classes[0]) and nb.cells[-1].cell_type == "markdown"
-    )
+    assert nb.cells.index(classes[0]) < nb.cells.index(check) < nb.cells.index(plot)
+    assert nb.cells[nb.cells.index(check) - 1].source.startswith("## Check your work")
+    assert nb.cells[nb.cells.index(plot) - 1].source.startswith("## See your fit")
+    assert nb.cells[-1].cell_type == "markdown" and "<!--" not in nb.cells[0].source
     assert len({c.id for c in nb.cells}) == len(nb.cells)
 
 

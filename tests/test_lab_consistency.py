@@ -176,7 +176,7 @@ def test_stub_fixture_is_the_shipped_stub():
 def test_the_repositorys_handout_is_the_one_students_get():
     """HANDOUT.md is written by `make handout` from HANDOUT.in.md, config.ini and the lock, so
     it reads as students get it: no {placeholder}, the real table, the real versions."""
-    assert HANDOUT_PATH.read_text() == package.handout_text(), (
+    assert HANDOUT_PATH.read_text() == package.GENERATED_NOTE + package.handout_text(), (
         "HANDOUT.md is stale: edit HANDOUT.in.md (not HANDOUT.md), then run `make handout` "
         "and commit HANDOUT.md"
     )
