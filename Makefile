@@ -71,7 +71,8 @@ bench: venv
 autograder:
 	$(PYTHON) -m grader.package autograder --out dist/autograder.zip
 
-# The handout's grading table is written from the check registry, which needs the venv.
+# The handout's grading table is written from the check registry and its notebook with
+# nbformat, which need the venv. It also rewrites HANDOUT.md from HANDOUT.in.md (commit it).
 handout: venv
 	$(PY) -m grader.package handout --out dist/handout.zip
 

@@ -4,8 +4,10 @@
   sit at the zip's root (Gradescope looks for them there) next to exactly what grading needs,
   the course secret included (``grader/course_secret``, mode 0600; created on first build:
   grader/secret.py).
-* ``handout``: what students download: the unfinished stub, the two-cluster hint and the
-  instructions. Nothing of the solution, the grader or the tests.
+* ``handout``: what students download: the unfinished stub, the two-cluster hint, the
+  instructions (HANDOUT.md, written from HANDOUT.in.md) and the notebook ``gmm1d.ipynb``
+  generated from the stub and those instructions. Nothing of the solution, the grader or the
+  tests. It also rewrites the repository's HANDOUT.md, so that copy reads as students get it.
 
 Both file lists are explicit (allow-lists, independent of git): a new file is shipped only when
 someone adds it here, so a stray ``.venv``, cache, test fixture or draft solution never leaks.
@@ -18,7 +20,12 @@ sources give the same bytes and a rebuilt zip shows no spurious change.
 import argparse
 import ast
 import hashlib
+import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -39,7 +46,11 @@ AUTOGRADER_FILES = [
     "solution/gmm1d.py",
 ]
 AUTOGRADER_GLOBS = ["grader/**/*.py"]
-HANDOUT_FILES = ["gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md"]
+EXAMPLE_PICTURE = "gmm1d_fit_example.png"  # what `python gmm1d.py --plot` draws when correct
+HANDOUT_FILES = ["gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md", "gmm1d.ipynb", EXAMPLE_PICTURE]
+HANDOUT_SOURCE = "HANDOUT.in.md"  # the text students get, with {placeholders} for the facts
+NOTEBOOK = "gmm1d.ipynb"
+STUDENT_PACKAGES = ("numpy", "scipy", "matplotlib")  # what students install, as the grader pins
 UNFINISHED_METHODS = ("estep", "mstep")  # the stub must leave these for the student
 
 DEFAULT_OUT = {"autograder": Path("dist/autograder.zip"), "handout": Path("dist/handout.zip")}
@@ -141,21 +152,46 @@ def build_autograder(root=PROJECT_ROOT, out=DEFAULT_OUT["autograder"], secret_pa
 
 
 GRADING_TABLE_MARKER = "<!-- grading table: filled in by `make handout`"
+GENERATED_NOTE = (
+    f"<!-- Written by `make handout` from {HANDOUT_SOURCE}, grader/config.ini and "
+    "requirements-lock.txt: edit those, not this file. -->\n"
+)
+
+
+def install_command(lock_text: str) -> str:
+    """``pip install numpy==X scipy==Y matplotlib==Z`` with requirements-lock.txt's pins. A
+    package pinned per Python (with a marker) is given once per marker, quoted; pip installs
+    the one whose marker matches."""
+    pins = []
+    for package in STUDENT_PACKAGES:
+        found = re.findall(
+            rf"(?m)^{package}==([^\s;#]+)\s*(?:;\s*([^#\n]*?))?\s*(?:#.*)?$", lock_text
+        )
+        if not found:
+            raise PackageError(f"requirements-lock.txt pins no {package}")
+        for version, marker in found:
+            marker = marker.replace('"', "'")
+            pins.append(f'"{package}=={version}; {marker}"' if marker else f"{package}=={version}")
+    return "pip install " + " ".join(pins)
 
 
 def handout_text(root=PROJECT_ROOT) -> str:
-    """HANDOUT.md as students get it: the grading table and the limits written in from the
-    check registry and ``grader/config.ini`` (so the handout shows what the grader does).
-    A ``{key}`` of a ``[limits]`` setting (``{call_timeout_seconds}``) becomes its value."""
+    """HANDOUT.md as students get it, from HANDOUT.in.md: the grading table and the limits
+    written in from the check registry and ``grader/config.ini`` (so the handout shows what
+    the grader does), the packages to install from ``requirements-lock.txt``. A ``{key}`` of a
+    ``[limits]`` setting (``{call_timeout_seconds}``) becomes its value, ``{pip_install}``
+    the install command."""
     from grader import config
     from grader.checks import table
     from grader.sandbox.limits import configurable
 
     try:
         cfg = config.load(Path(root) / "grader" / "config.ini")
-        text = (Path(root) / "HANDOUT.md").read_text(encoding="utf-8")
+        text = (Path(root) / HANDOUT_SOURCE).read_text(encoding="utf-8")
+        lock = (Path(root) / "requirements-lock.txt").read_text(encoding="utf-8")
     except (config.ConfigError, OSError) as exc:  # a message, like every refusal here
         raise PackageError(f"cannot build the handout: {exc}") from None
+    text = text.replace("{pip_install}", install_command(lock))
     for setting in configurable():
         text = text.replace(
             "{" + setting.metadata["key"] + "}", f"{getattr(cfg.limits, setting.name):g}"
@@ -168,13 +204,55 @@ def handout_text(root=PROJECT_ROOT) -> str:
     return "".join(lines)
 
 
+def notebook_bytes(stub_source: str, handout: str) -> bytes:
+    """gmm1d.ipynb from the stub's source and the handout's text (grader/handout_notebook.py)."""
+    from grader import handout_notebook  # nbformat: in the venv, not needed by `autograder`
+
+    try:
+        return handout_notebook.build(stub_source, handout)
+    except (handout_notebook.NotebookError, SyntaxError) as exc:
+        raise PackageError(f"cannot build {NOTEBOOK}: {exc}") from None
+
+
+def example_picture(root=PROJECT_ROOT) -> bytes:
+    """The PNG the reference solution's ``plot_fit()`` draws: what a correct ``--plot`` shows.
+    Drawn in a child process in a scratch folder (the solution is ours and trusted; the child
+    keeps matplotlib out of this process and the picture out of the checkout)."""
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copy(Path(root) / "solution" / "gmm1d.py", Path(folder) / "gmm1d.py")
+        env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+        run = subprocess.run(
+            [sys.executable, "-c", "import gmm1d; gmm1d.plot_fit('fit.png')"],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        picture = Path(folder) / "fit.png"
+        if run.returncode != 0 or not picture.is_file():
+            last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+            raise PackageError(f"cannot draw {EXAMPLE_PICTURE} with solution/gmm1d.py: {last}")
+        return picture.read_bytes()
+
+
 def build_handout(root=PROJECT_ROOT, out=DEFAULT_OUT["handout"]):
-    """Build the student handout zip from ``root`` (refusing a finished stub); returns its path."""
+    """Build the student handout zip from ``root`` (refusing a finished stub) and rewrite
+    ``root``/HANDOUT.md with the text students get; returns the zip's path."""
     root = Path(root)
     stub = root / "gmm1d.py"
-    if stub.is_file():
-        check_stub(stub.read_text(encoding="utf-8"))
-    return write_zip(root, HANDOUT_FILES, out, {"HANDOUT.md": handout_text(root).encode("utf-8")})
+    if not stub.is_file():
+        raise PackageError(f"missing from {root}: gmm1d.py")
+    source = stub.read_text(encoding="utf-8")
+    check_stub(source)
+    text = handout_text(root)
+    contents = {
+        "HANDOUT.md": text.encode("utf-8"),
+        NOTEBOOK: notebook_bytes(source, text),
+        EXAMPLE_PICTURE: example_picture(root),
+    }
+    path = write_zip(root, HANDOUT_FILES, out, contents)
+    readable, wanted = root / "HANDOUT.md", GENERATED_NOTE.encode() + contents["HANDOUT.md"]
+    if not readable.is_file() or readable.read_bytes() != wanted:
+        readable.write_bytes(wanted)
+        print(f"rewrote {readable} from {HANDOUT_SOURCE}: commit it", file=sys.stderr)
+    return path
 
 
 def main(argv=None):

@@ -36,6 +36,9 @@ RUNS = {
     "make test-unprivileged": "ci",
     "make test-images": "ci",
     "python gmm1d.py": "tests/test_stub.py::test_untouched_stub_says_plainly_what_is_missing",
+    "python gmm1d.py --plot": (
+        "tests/test_stub_plot.py::test_plot_saves_a_png_of_the_fit_in_the_current_folder"
+    ),
     "make autograder": "here",
     "make handout": "here",
     "rm grader/course_secret && make autograder": "here",
@@ -225,7 +228,13 @@ def test_the_course_secret_commands_as_shown(scratch):
 def test_make_handout_as_shown(scratch):
     run("make handout", cwd=scratch)
     with zipfile.ZipFile(scratch / "dist" / "handout.zip") as archive:
-        assert archive.namelist() == ["HANDOUT.md", "gmm1d.py", "two_gaussian_1dgm.py"]
+        assert archive.namelist() == [
+            "HANDOUT.md",
+            "gmm1d.ipynb",
+            "gmm1d.py",
+            "gmm1d_fit_example.png",
+            "two_gaussian_1dgm.py",
+        ]
 
 
 @pytest.mark.slow

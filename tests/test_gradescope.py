@@ -360,37 +360,68 @@ class GMM1D:
 
     def mstep(self, X, gammas):
         raise NotImplementedError
+
+
+def self_check():
+    return 1
+
+
+def plot_fit(path="gmm1d_fit.png"):
+    raise NotImplementedError
 '''
+HANDOUT_FILES = [
+    "HANDOUT.md",
+    "gmm1d.ipynb",
+    "gmm1d.py",
+    "gmm1d_fit_example.png",
+    "two_gaussian_1dgm.py",
+]
+LOCK = "numpy==2.2.6\nscipy==1.15.3\nmatplotlib==3.10.9\n"
 
 
-def test_handout_has_exactly_the_three_student_files(tmp_path):
-    root = make_project(tmp_path / "proj")
+def handout_project(root):
+    """A throwaway project with the handout's sources: stub, hint, lock, HANDOUT.in.md."""
+    make_project(root)
     write(root / "gmm1d.py", STUB)
     write(root / "two_gaussian_1dgm.py", "# hint\n")
-    write(root / "HANDOUT.md", f"# Lab 3\n{package.GRADING_TABLE_MARKER} -->\n")
+    write(root / "requirements-lock.txt", LOCK)
+    picture = "def plot_fit(path):\n    open(path, 'wb').write(b'a toy picture')\n"
+    write(root / "solution" / "gmm1d.py", picture)
+    write(
+        root / "HANDOUT.in.md",
+        f"# Lab 3\n\n    {{pip_install}}\n\n## Check your work\n\n## See your fit\n\n"
+        "## What to submit\n"
+        f"{package.GRADING_TABLE_MARKER} -->\n",
+    )
+    return root
+
+
+def test_handout_has_exactly_the_student_files(tmp_path):
+    root = handout_project(tmp_path / "proj")
     out = package.build_handout(root, tmp_path / "handout.zip")
     with zipfile.ZipFile(out) as archive:
-        assert archive.namelist() == ["HANDOUT.md", "gmm1d.py", "two_gaussian_1dgm.py"]
+        assert archive.namelist() == HANDOUT_FILES
         assert archive.read("gmm1d.py") == STUB.encode()
-        assert "| 1 | Submission loads" in archive.read("HANDOUT.md").decode()
+        text = archive.read("HANDOUT.md").decode()
+        assert "| 1 | Submission loads" in text
+        assert "    pip install numpy==2.2.6 scipy==1.15.3 matplotlib==3.10.9\n" in text
+        assert b'"self_check()"' in archive.read("gmm1d.ipynb")
+        assert archive.read("gmm1d_fit_example.png") == b"a toy picture"  # the solution's
+    # The project's own HANDOUT.md is rewritten to what students get.
+    assert (root / "HANDOUT.md").read_text() == package.GENERATED_NOTE + text
 
 
 def test_the_handout_never_holds_the_course_secret(tmp_path):
-    root = make_project(tmp_path / "proj")
-    write(root / "gmm1d.py", STUB)
-    write(root / "two_gaussian_1dgm.py", "# hint\n")
-    write(root / "HANDOUT.md", f"# Lab 3\n{package.GRADING_TABLE_MARKER} -->\n")
+    root = handout_project(tmp_path / "proj")
     value = secret.create(root / "grader" / "course_secret").read_bytes().strip()
     with zipfile.ZipFile(package.build_handout(root, tmp_path / "handout.zip")) as archive:
         assert all(value not in archive.read(name) for name in archive.namelist())
-        assert archive.namelist() == ["HANDOUT.md", "gmm1d.py", "two_gaussian_1dgm.py"]
+        assert archive.namelist() == HANDOUT_FILES
 
 
 def test_handout_refuses_a_finished_stub(tmp_path):
-    root = make_project(tmp_path / "proj")
+    root = handout_project(tmp_path / "proj")
     write(root / "gmm1d.py", (ROOT / "solution" / "gmm1d.py").read_text())
-    write(root / "two_gaussian_1dgm.py", "# hint\n")
-    write(root / "HANDOUT.md", "# Lab 3\n")
     with pytest.raises(package.PackageError, match="NotImplementedError"):
         package.build_handout(root, tmp_path / "handout.zip")
     assert not (tmp_path / "handout.zip").exists()
@@ -398,11 +429,16 @@ def test_handout_refuses_a_finished_stub(tmp_path):
 
 
 def test_handout_without_its_config_or_with_a_bad_one_is_a_message(tmp_path, capsys):
-    root = make_project(tmp_path / "proj")
-    write(root / "gmm1d.py", STUB)
-    write(root / "two_gaussian_1dgm.py", "# hint\n")
-    write(root / "HANDOUT.md", f"# Lab 3\n{package.GRADING_TABLE_MARKER} -->\n")
+    root = handout_project(tmp_path / "proj")
     out = ["--out", str(tmp_path / "h.zip")]
+    write(root / "requirements-lock.txt", "numpy==2.2.6\n")
+    assert package.main(["handout", "--root", str(root), *out]) == 1
+    assert "requirements-lock.txt pins no scipy" in capsys.readouterr().err
+    write(root / "requirements-lock.txt", LOCK)
+    write(root / "gmm1d.py", STUB.replace("def self_check", "def check"))
+    assert package.main(["handout", "--root", str(root), *out]) == 1
+    assert "cannot build gmm1d.ipynb: gmm1d.py defines no self_check()" in capsys.readouterr().err
+    write(root / "gmm1d.py", STUB)
     write(root / "grader" / "config.ini", "[limits]\nmemory_mb = lots\n")
     assert package.main(["handout", "--root", str(root), *out]) == 1
     assert "memory_mb" in capsys.readouterr().err
@@ -429,7 +465,7 @@ def test_real_handout_ships_the_unfinished_stub_and_nothing_secret(tmp_path):
     out = tmp_path / "handout.zip"
     assert package.main(["handout", "--out", str(out)]) == 0
     with zipfile.ZipFile(out) as archive:
-        assert archive.namelist() == ["HANDOUT.md", "gmm1d.py", "two_gaussian_1dgm.py"]
+        assert archive.namelist() == HANDOUT_FILES
         archive.extractall(tmp_path / "h")
         stub = archive.read("gmm1d.py")
         joined = b"".join(archive.read(name) for name in archive.namelist())

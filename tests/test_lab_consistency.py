@@ -4,7 +4,8 @@
   module docstring, those two method bodies and private helpers only they use, the two files
   have the same code (compared as ASTs, so comments and formatting may differ). The self-check,
   ``pdf``, the constructor, ``log_likelihood``, ``em`` and ``fit`` cannot drift apart.
-* HANDOUT.md's grading table and limits match ``grader/config.ini``.
+* HANDOUT.md's grading table and limits match ``grader/config.ini``, its install command
+  requirements-lock.txt, and the repository's HANDOUT.md is the text students get.
 """
 
 import ast
@@ -15,6 +16,7 @@ from tests import submission_fixtures
 
 STUB_PATH = paths.PROJECT_ROOT / paths.SUBMISSION_FILENAME
 HANDOUT_PATH = paths.PROJECT_ROOT / "HANDOUT.md"
+HANDOUT_SOURCE = paths.PROJECT_ROOT / package.HANDOUT_SOURCE
 STUDENT_METHODS = ("estep", "mstep")
 
 
@@ -131,7 +133,7 @@ def test_estep_and_mstep_keep_the_stubs_signatures_and_docstrings():
 def test_the_handout_students_get_has_the_graders_table_and_limits(tmp_path):
     """HANDOUT.md holds a marker and placeholders; the handout zip has the registry's checks
     with the config's points, and the config's limits (so they can never disagree)."""
-    source = HANDOUT_PATH.read_text()
+    source = HANDOUT_SOURCE.read_text()
     assert source.count(package.GRADING_TABLE_MARKER) == 1
     cfg = config.load(_config_with(tmp_path, "[estep_values]\npoints = 20\n"))
     text = package.handout_text(tmp_path / "project")
@@ -150,7 +152,8 @@ def _config_with(tmp_path, extra):
     """A copy of the project's HANDOUT.md and config.ini, the config with ``extra``."""
     project = tmp_path / "project"
     (project / "grader").mkdir(parents=True)
-    (project / "HANDOUT.md").write_text(HANDOUT_PATH.read_text())
+    for name in (package.HANDOUT_SOURCE, "requirements-lock.txt"):
+        (project / name).write_text((paths.PROJECT_ROOT / name).read_text())
     path = project / "grader" / "config.ini"
     path.write_text((paths.PROJECT_ROOT / "grader" / "config.ini").read_text() + "\n" + extra)
     return path
@@ -167,3 +170,31 @@ def test_stub_fixture_is_the_shipped_stub():
     the shipped gmm1d.py, byte for byte."""
     upload = submission_fixtures.discover()["buggy/stub"].source()
     assert upload == STUB_PATH.read_bytes()
+
+
+def test_the_repositorys_handout_is_the_one_students_get():
+    """HANDOUT.md is written by `make handout` from HANDOUT.in.md, config.ini and the lock, so
+    it reads as students get it: no {placeholder}, the real table, the real versions."""
+    assert HANDOUT_PATH.read_text() == package.GENERATED_NOTE + package.handout_text(), (
+        "HANDOUT.md is stale: edit HANDOUT.in.md (not HANDOUT.md), then run `make handout` "
+        "and commit HANDOUT.md"
+    )
+    assert "{" not in re.sub(r"`[^`]*`", "", HANDOUT_PATH.read_text())
+
+
+def test_the_install_command_has_the_locks_versions():
+    lock = (paths.PROJECT_ROOT / "requirements-lock.txt").read_text()
+    command = package.install_command(lock)
+    for name in package.STUDENT_PACKAGES:
+        pins = re.findall(rf"(?m)^{name}==(\S+?)(?:;.*)?$", lock)
+        assert pins and all(f"{name}=={version}" in command for version in pins), name
+    assert f"\n    {command}\n" in HANDOUT_PATH.read_text()
+    # One version for every Python is the plain command; per-Python pins keep their markers.
+    assert package.install_command("numpy==2.2.6\nscipy==1.15.3  # x\nmatplotlib==3.10.9\n") == (
+        "pip install numpy==2.2.6 scipy==1.15.3 matplotlib==3.10.9"
+    )
+    split = 'numpy==2.2.6; python_version < "3.11"\nnumpy==2.4.6; python_version >= "3.11"\n'
+    assert package.install_command(split + "scipy==1\nmatplotlib==3\n") == (
+        "pip install \"numpy==2.2.6; python_version < '3.11'\" "
+        "\"numpy==2.4.6; python_version >= '3.11'\" scipy==1 matplotlib==3"
+    )

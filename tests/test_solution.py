@@ -350,9 +350,9 @@ def test_self_check_passes_as_a_student_would_run_it(tmp_path):
     )
     lines = run.stdout.splitlines()
     assert run.returncode == 0, run.stdout + run.stderr
-    assert sum(line.startswith("PASS  ") for line in lines) == 14
+    assert sum(line.startswith("PASS  ") for line in lines) == 20
     assert not any(line.startswith("FAIL") for line in lines)
-    assert "All 14 checks passed." in lines and run.stderr == ""
+    assert "All 20 checks passed." in lines and run.stderr == ""
 
 
 def test_importing_does_not_run_the_self_check(tmp_path):

@@ -18,7 +18,7 @@ import pytest
 from grader import paths
 
 STUB_PATH = paths.PROJECT_ROOT / paths.SUBMISSION_FILENAME
-N_CHECKS = 14  # 3 worked examples + E-step for k = 1..6 + EM for k = 2..6
+N_CHECKS = 20  # 3 worked examples + E-step and M-step for k = 1..6 + EM for k = 2..6
 
 
 def load_stub():
@@ -205,7 +205,7 @@ def test_unnormalised_estep_fails_with_expected_and_found(tmp_path):
     )
     for k in range(2, 7):
         line = next(line for line in lines if line.startswith(f"FAIL  E-step, k = {k}:"))
-        assert "expected every row to sum to 1" in line
+        assert "estep: expected every row of gammas to sum to 1" in line
 
 
 @pytest.mark.slow
@@ -221,13 +221,17 @@ def test_two_cluster_only_code_fails_for_other_k_without_a_traceback(tmp_path):
     by_name = {line.split(":")[0][6:]: line for line in lines}
     assert by_name["E-step, k = 2"].startswith("PASS")
     assert re.search(
-        r"raised IndexError: .* \(in estep, line \d+: joint2 = self\.priors\[1, 0\]",
+        r"^FAIL  E-step, k = 1: estep: raised IndexError: .* \(in estep, line \d+: "
+        r"joint2 = self\.priors\[1, 0\]",
         by_name["E-step, k = 1"],
     )
     assert "estep should return shape (n, k) = (200, 3), got (200, 2)" in by_name["E-step, k = 3"]
     assert (
-        "self.priors should hold 4 numbers (a (4, 1) column), got shape (2, 1)"
+        "estep: in EM iteration 1, estep should return shape (n, k) = (600, 4), got (600, 2)"
         in by_name["EM on synthetic data, k = 4"]
+    )
+    assert re.search(
+        r"^\d+ of 20 checks failed\. At fault: GMM1D\.estep \(\d+\)\.$", run.stdout, re.M
     )
 
 
@@ -237,3 +241,56 @@ def test_estep_that_changes_X_is_caught(tmp_path):
     run, lines = run_self_check(tmp_path, splice(sorts_X, NAIVE_MSTEP))
     assert run.returncode == 1
     assert any("estep must not modify X" in line for line in failing(lines))
+
+
+# --- as strict as the contract: the step at fault, on first principles ------------------
+
+X_SIZE = {k: 150 * k for k in range(2, 7)}  # the EM checks' data: 150 points per cluster
+PRIORS_OVER_K = NAIVE_MSTEP.replace("n_j / X.shape[0]", "n_j / self.num_gaussians")
+
+
+@pytest.mark.slow
+def test_priors_divided_by_k_fail_and_the_mstep_is_blamed(tmp_path):
+    """The measured miss: with priors = n_j / k the old self-check passed "EM on synthetic
+    data" while the priors summed to 2.5 and the log-likelihood climbed to +1245."""
+    assert PRIORS_OVER_K != NAIVE_MSTEP
+    run, lines = run_self_check(tmp_path, splice(NAIVE_ESTEP, PRIORS_OVER_K))
+    assert run.returncode == 1
+    by_name = {line.split(":")[0][6:]: line for line in lines}
+    for k in range(2, 7):
+        em = by_name[f"EM on synthetic data, k = {k}"]
+        assert em.startswith("FAIL") and "mstep: in EM iteration 1, expected the priors to sum " \
+            f"to 1, they sum to {X_SIZE[k] / k:.10g}" in em, em  # fmt: skip
+    for k in range(1, 7):  # 200 points, so the priors sum to 200 / k
+        mstep = by_name[f"M-step, k = {k}"]
+        assert f"mstep: expected the priors to sum to 1, they sum to {200 / k:.10g}" in mstep
+        assert by_name[f"E-step, k = {k}"].startswith("PASS")
+    assert re.search(r"^\d+ of 20 checks failed\. At fault: GMM1D\.mstep \(\d+\)\.$", run.stdout,
+                     flags=re.M), run.stdout  # fmt: skip
+
+
+@pytest.mark.slow
+def test_variance_about_the_old_mean_fails_the_general_mstep_on_its_objective(tmp_path):
+    old_mean = """
+        n_j = gammas.sum(axis=0)
+        self.variances = ((gammas * (X - self.mus.T) ** 2).sum(axis=0) / n_j).reshape(-1, 1)
+        self.priors = (n_j / X.shape[0]).reshape(-1, 1)
+        self.mus = ((gammas * X).sum(axis=0) / n_j).reshape(-1, 1)
+    """
+    run, lines = run_self_check(tmp_path, splice(NAIVE_ESTEP, old_mean))
+    for k in range(1, 7):
+        line = next(line for line in lines if line.startswith(f"FAIL  M-step, k = {k}:"))
+        assert re.search(r"mstep: variances\[\d\] = [\d.]+ is not the best value for the given "
+                         r"gammas: [\d.]+ gives a higher sum_ij gammas", line), line  # fmt: skip
+
+
+@pytest.mark.slow
+def test_an_mstep_that_recomputes_the_gammas_fails(tmp_path):
+    recomputes = "gammas = self.estep(X)\n" + textwrap.dedent(NAIVE_MSTEP)
+    run, lines = run_self_check(tmp_path, splice(NAIVE_ESTEP, recomputes))
+    assert run.returncode == 1
+    # For k = 1 every gammas is a column of ones, whoever computes it.
+    for k in range(2, 7):
+        line = next(line for line in lines if f"M-step, k = {k}:" in line)
+        assert re.match(rf"FAIL  M-step, k = {k}: mstep: \w+\[\d\] = \S+ is not the best", line)
+    assert "At fault: GMM1D.mstep" in run.stdout and "GMM1D.estep" not in run.stdout

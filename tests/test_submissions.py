@@ -350,7 +350,7 @@ def test_submission(name, secret, gradings, secret_paths):
 
 
 # Every file a student has: the handout zip's, and what they upload.
-STUDENT_FILES = {"gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md"}
+STUDENT_FILES = {"gmm1d.py", "two_gaussian_1dgm.py", "HANDOUT.md", "gmm1d.ipynb"}
 FILE_NAME = re.compile(r"[\w.-]+\.(?:py|md|json|ini|txt|csv|html|yml)\b")
 
 
