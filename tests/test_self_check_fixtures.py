@@ -12,7 +12,6 @@ import sys
 
 import pytest
 
-from grader import paths
 from tests import submission_fixtures
 from tests.test_stub import N_CHECKS, STUB_PATH
 
