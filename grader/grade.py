@@ -125,7 +125,7 @@ def grade_submission(
     started = time.monotonic()
     cfg = config if config is not None else config_module.load()
     course_secret = course_secret if course_secret is not None else secret.load()
-    lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
+    lockdown.protect_checkout()  # as root without Landlock: keep the sandbox uid out
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
         placeholder = _run(cfg, _not_run, note=note, started=started, extra={"complete": False})
