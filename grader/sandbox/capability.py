@@ -111,7 +111,7 @@ def reach_by_descriptor(roots):
         for entry, fd in places:
             if real == entry or real.startswith(entry.rstrip("/") + "/"):
                 return f"/proc/self/fd/{fd}{real[len(entry.rstrip('/')) :]}"
-        return path
+        return real  # a link's own folder may be closed (a venv linked from a private dir)
 
     sys.path[:] = [moved(path) for path in sys.path]
     for module in list(sys.modules.values()):
