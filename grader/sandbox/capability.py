@@ -23,6 +23,7 @@ Standard library only: this file's source text is part of the worker program.
 import ctypes
 import os
 import sys
+import types
 
 PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 47, 4
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
@@ -104,22 +105,32 @@ def reach_by_descriptor(roots):
     opened = {entry: fd for entry, fd in entries.items() if fd is not None}
     places = sorted(opened.items(), key=lambda item: -len(item[0]))
 
+    folders = {}  # folder -> where it moved: a few dozen folders hold every module
+
+    def moved_folder(folder):
+        if folder not in folders:
+            real = os.path.realpath(folder)
+            folders[folder] = real  # a link's own folder may be closed (a venv linked from one)
+            for entry, fd in places:
+                if real == entry or real.startswith(entry.rstrip("/") + "/"):
+                    folders[folder] = f"/proc/self/fd/{fd}{real[len(entry.rstrip('/')) :]}"
+                    break
+        return folders[folder]
+
     def moved(path):
         if type(path) is not str or not path.startswith("/"):
             return path
-        real = os.path.realpath(path)
-        for entry, fd in places:
-            if real == entry or real.startswith(entry.rstrip("/") + "/"):
-                return f"/proc/self/fd/{fd}{real[len(entry.rstrip('/')) :]}"
-        return real  # a link's own folder may be closed (a venv linked from a private dir)
+        if os.path.basename(path) and "." in os.path.basename(path):  # a module's file
+            return os.path.join(moved_folder(os.path.dirname(path)), os.path.basename(path))
+        return moved_folder(path)
 
     sys.path[:] = [moved(path) for path in sys.path]
+    module_dict = types.ModuleType.__dict__["__dict__"]
     for module in list(sys.modules.values()):
-        # The module's dict, never getattr: a lazy module's __getattr__ would import now.
-        namespace = getattr(type(module), "__dict__", {}).get("__dict__")
-        namespace = namespace.__get__(module) if namespace is not None else None
-        if type(namespace) is not dict:
+        if not issubclass(type(module), types.ModuleType):
             continue
+        # The module's dict, never getattr: a lazy module's __getattr__ would import now.
+        namespace = module_dict.__get__(module)
         search = namespace.get("__path__")
         if type(search) is list:
             search[:] = [moved(path) for path in search]
