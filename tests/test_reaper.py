@@ -4,6 +4,7 @@ batch returns with none of them alive. The attack: the issue's orphan, which cle
 parent-death signal and outlives its grader (killed here by the batch's timeout, the
 kill a worker can no longer do itself), and would then reach every later grading."""
 
+import json
 import os
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def _batch(tmp_path, driver):
     folder = tmp_path / "uploads"
     folder.mkdir()
     (folder / "orphan.py").write_text(ORPHAN)
+    (folder / "victim.py").write_bytes(paths.SOLUTION_PATH.read_bytes())
     # seccomp off: its allowlist refuses PR_SET_PDEATHSIG, which stops this attack first
     env = dict(os.environ, **{isolation.WITHOUT_VARIABLE: "seccomp"})
     proc = subprocess.run(
@@ -61,7 +63,9 @@ def _batch(tmp_path, driver):
          "--timeout", "8", "--jobs", "1"],
         cwd=paths.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert "timed out after 8 s" in (tmp_path / "out" / "results" / "orphan.json").read_text()
+    results = tmp_path / "out" / "results"
+    assert "timed out after 8 s" in (results / "orphan.json").read_text()
+    assert json.loads((results / "victim.json").read_text())["score"] == 100, proc.stdout
     return proc
 
 
