@@ -54,8 +54,12 @@ def _exit_now(code):
 
 
 if __name__ == "__main__":
+    from grader import reaper
+
     args = sys.argv[1:]
-    code = main(args)
+    # Nothing a grading started outlives it (grader/reaper.py): not in tests calling main().
+    with reaper.reaping(during=args[:1] == ["batch"]):
+        code = main(args)
     if not (args and args[0] in ("batch", "checks")):  # a grading: one file, or Gradescope's
-        _exit_now(code)
+        _exit_now(code)  # after the reaper has killed and reaped what the grading left
     sys.exit(code)

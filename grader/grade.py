@@ -167,7 +167,7 @@ def grade_submission(
         # matplotlib's import (~0.5 s) runs while the worker starts and the checks wait on it.
         figures_module.start_preload()
         draw = figures_module.draw
-    lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
+    lockdown.protect_checkout()  # as root without Landlock: keep the sandbox uid out
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
         placeholder = grading_result(

@@ -12,6 +12,10 @@
 Both file lists are explicit (allow-lists, independent of git): a new file is shipped only when
 someone adds it here, so a stray ``.venv``, cache, test fixture or draft solution never leaks.
 
+Both zips are private (mode 0600, and ``dist/`` 0700), on any account: the autograder's holds
+the course secret and the solution, and a world-readable copy would hand them to every local
+user.
+
 The zips are reproducible: entries sorted, every timestamp 1980-01-01 00:00:00 and fixed
 permissions (0755 for the two scripts, 0600 for the secret, 0644 otherwise), so the same
 sources give the same bytes and a rebuilt zip shows no spurious change.
@@ -109,9 +113,14 @@ def write_zip(root, names, out, contents=None):
     missing = [name for name in names if name not in contents and not (root / name).is_file()]
     if missing:
         raise PackageError(f"missing from {root}: {', '.join(missing)}")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    # Private whatever the umask: the autograder zip holds the course secret and the solution.
+    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if out.parent.resolve() == (root / "dist").resolve():  # ours: an existing dist/ too
+        os.chmod(out.parent, 0o700)
     tmp = out.with_name(out.name + ".tmp")
-    with zipfile.ZipFile(tmp, "w") as archive:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # a .tmp left by an earlier build keeps its mode otherwise
+    with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as archive:
         for name in sorted(names):
             info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED

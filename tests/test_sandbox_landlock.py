@@ -15,6 +15,7 @@ import stat
 import pytest
 
 from grader import lockdown, paths, secret
+from grader.sandbox import isolation
 from tests.sandbox_helpers import (
     ROOT,
     assert_attack,
@@ -87,7 +88,9 @@ def test_a_world_readable_finished_gmm1d_elsewhere_is_not_read(
 @pytest.mark.parametrize("without", [ALONE, NEITHER], ids=["landlock-alone", "control"])
 def test_the_checkouts_solution_is_not_read(tmp_path, monkeypatch, without):
     require("landlock")
-    lockdown.protect_checkout()  # as every root grading does first (a no-op otherwise)
+    # As every root grading without Landlock does first (a no-op otherwise, and as you).
+    monkeypatch.setenv(isolation.WITHOUT_VARIABLE, ",".join(without))
+    lockdown.protect_checkout()
     line = run_attack(tmp_path, monkeypatch, "read", str(paths.SOLUTION_PATH), without)
     # As root the checkout is locked, so the uid stops it too.
     assert_attack(line, {"landlock", "uid"}, without)

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from grader.sandbox.isolation import proc_status, uid_range
+from grader.sandbox.isolation import PRIVATE_DIR_PREFIX, kernel_support, proc_status, uid_range
 
 SHARED_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 REMOVE_SECONDS = 60.0
@@ -292,14 +292,49 @@ def sweep_uids(uids, files=True):
     return killed
 
 
+def remove_private_dirs_of(gids) -> int:
+    """As root: remove the private directories (a sandbox gid in ``gids``: the worker's or,
+    without Landlock, root's with the worker's group) left
+    at the top of the temp folders by a grader that was killed; one listing of each, never a
+    walk of what else is there. Returns how many were removed. Never raises."""
+    removed = 0
+    for base in dict.fromkeys([tempfile.gettempdir(), "/tmp"]):
+        try:
+            entries = [e for e in os.scandir(base) if e.name.startswith(PRIVATE_DIR_PREFIX)]
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if (
+                stat.S_ISDIR(info.st_mode)
+                and info.st_gid in gids
+                and info.st_uid in (0, info.st_gid)
+            ):
+                removed += remove_tree(entry.path)
+    return removed
+
+
 def kill_workers_of(grader_pid) -> int:
     """For whoever started a grader process and had to kill it (the batch's timeout): its
     workers live in sessions of their own, so killing the grader's group misses them. Kills
-    every process of that grader's sandbox uids and removes what they left (files, IPC).
-    Root only (returns 0 otherwise); never raises; returns how many were signalled."""
+    every process of that grader's sandbox uids and removes what they left (IPC, their
+    private directories, and, where Landlock could not refuse their writes, their files in
+    the shared places: where it holds, nothing walks /tmp, so the cost of this does not grow
+    with what else is there). Root only (returns 0 otherwise); never raises; returns how
+    many were signalled."""
     if os.geteuid() != 0:
         return 0
-    return sweep_uids(uid_range(grader_pid))
+    uids = uid_range(grader_pid)
+    try:
+        confined = kernel_support().landlock_abi > 0
+    except Exception:  # noqa: BLE001 - a bad GMM1D_SANDBOX_WITHOUT: sweep everything
+        confined = False
+    killed = sweep_uids(uids, files=not confined)
+    remove_private_dirs_of(uids)
+    return killed
 
 
 def main(argv):

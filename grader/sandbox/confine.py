@@ -5,16 +5,21 @@ on a laptop) with a *plan* (grader/sandbox/isolation.py). :func:`apply` then, ir
 
 1. **Identity** (plan has a uid, i.e. the grader is root): drops every group and switches
    to the grading's throwaway uid, so files, signals and ptrace follow the "other users"
-   permissions. If that uid could not reach the interpreter's own files (pyenv under a
-   mode-700 /root, a clone in a private directory), the worker keeps exactly one
-   capability, CAP_DAC_READ_SEARCH (read and traverse despite file modes), and only when
-   Landlock's allow-list below bounds it: without Landlock that would open every file.
+   permissions; the bounding and ambient capability sets are emptied first. If that uid
+   could not reach the interpreter's own files (pyenv under a mode-700 /root, a clone in a
+   private directory), the worker holds one capability, CAP_DAC_READ_SEARCH, and only
+   when Landlock's allow-list below bounds it, until the preload (step 3) is done; then it
+   reaches those trees through descriptors and drops it (grader/sandbox/capability.py),
+   so student code runs with no capability at all. Only if a tree cannot be reached that
+   way (the interpreter's own directory closed to others) is the capability kept, named in
+   every report.
 2. **Dies with the grader** (PR_SET_PDEATHSIG, set after the uid switch, which clears it).
 3. **Landlock** (grader/sandbox/landlock.py): read and execute only the interpreter's own
    tree (prefix, standard library, site-packages, the directories of its shared
-   libraries), read its own /proc entries, write only its private directory (the working
-   directory); no TCP; no signals or abstract sockets outside its domain. Then the
-   modules the plan preloads (matplotlib, when the submission mentions it).
+   libraries), read its own /proc entries and its private directory (the working
+   directory, holding only the copy of the upload), write nothing (so nothing to bound or
+   remove: no disk or inode flood); no TCP; no signals or abstract sockets outside its
+   domain. Then the modules the plan preloads (matplotlib, when the submission mentions it).
 4. **Resource limits**: address space, CPU, file size, open files, no core dumps, no new
    processes or threads (RLIMIT_NPROC 0 for this uid), no POSIX message queue bytes.
 5. **seccomp** (grader/sandbox/seccomp.py): the deny-list, last, so the steps above can use
@@ -36,10 +41,9 @@ import signal
 import sys
 import time
 
-from grader.sandbox import landlock, seccomp
+from grader.sandbox import capability, landlock, seccomp
 
 CAP_DAC_READ_SEARCH = 2
-_LINUX_CAPABILITY_VERSION_3 = 0x20080522
 PR_SET_PDEATHSIG, PR_SET_KEEPCAPS = 1, 8
 SYSTEM_LIBRARY_DIRS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64")
 SYSTEM_PREFIXES = ("/usr", "/usr/local")  # a system Python's prefix: too broad to allow whole
@@ -49,18 +53,6 @@ NOT_LIBRARY_PLACES = ("/dev/", "/proc/", "/sys/", "/run/", "/tmp/", "/var/tmp/",
 
 class ConfineError(Exception):
     """The worker could not confine itself; it must not import the submission."""
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
 
 
 def interpreter_roots():
@@ -112,11 +104,9 @@ def _reachable_by_others(directory):
 
 
 def _keep_only_read_capability(libc):
-    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
-    data = (_CapData * 2)()
-    data[0].effective = data[0].permitted = 1 << CAP_DAC_READ_SEARCH
-    if libc.capset(ctypes.byref(header), data) != 0:
-        raise ConfineError(f"capset failed: {os.strerror(ctypes.get_errno())}")
+    error = capability.set_capabilities(libc, [CAP_DAC_READ_SEARCH])
+    if error:
+        raise ConfineError(f"capset failed: {os.strerror(error)}")
 
 
 def _switch_identity(plan, libc, roots, will_landlock):
@@ -131,14 +121,17 @@ def _switch_identity(plan, libc, roots, will_landlock):
                 "Landlock, which would bound a read capability, is unavailable: use an "
                 "interpreter other users can run (every directory above it needs o+x)"
             )
-        keep = "CAP_DAC_READ_SEARCH"
+        keep = "CAP_DAC_READ_SEARCH"  # until the preload: then reach_by_descriptor
         libc.prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0)
+    capability.drop_bounding_and_ambient(libc)  # needs root: now or never
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if keep:
         _keep_only_read_capability(libc)
         libc.prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0)
+    else:
+        capability.drop_all(libc)  # the switch leaves the inheritable set as it was
     if os.getresuid() != (uid, uid, uid) or os.getgroups():
         raise ConfineError("the uid switch did not take effect")
     return keep
@@ -154,12 +147,30 @@ def _preload(modules):
     """Import ``modules`` now, our code still, after Landlock (so what they find on disk is
     what the submission will see) and before the limits: matplotlib builds its font cache
     on first import with a timer thread, which RLIMIT_NPROC=0 would refuse. A module that
-    is missing is left for the submission's own import to report."""
-    for name in modules:
-        try:
-            __import__(name)
-        except Exception:  # noqa: BLE001 - the submission's import will say what is wrong
-            pass
+    is missing is left for the submission's own import to report.
+
+    Nothing can be written (Landlock gives no write access; as root without it, the private
+    directory is root's): matplotlib then builds its font list in memory, as it did in each
+    fresh private directory before, and would log "Could not save font_manager cache" (or,
+    without Landlock, cache in /tmp, swept at close). That warning is ours, not the
+    student's: the preloaded packages' loggers are quiet while they load."""
+    if not modules:
+        return
+    import logging
+
+    loggers = [logging.getLogger(name.split(".")[0]) for name in modules]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        for name in modules:
+            try:
+                __import__(name)
+            except Exception:  # noqa: BLE001 - the submission's import will say what is wrong
+                pass
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 def apply(plan):
@@ -192,10 +203,15 @@ def apply(plan):
         rules = {root: landlock.READ for root in roots + list(SYSTEM_LIBRARY_DIRS)}
         rules.update({device: landlock.READ_WRITE_FILE for device in DEVICES})
         rules["/proc/self"] = landlock.READ_NO_EXEC
-        rules[os.getcwd()] = landlock.PRIVATE
+        rules[os.getcwd()] = landlock.READ_NO_EXEC  # no writes anywhere: nothing to bound or sweep
         report["landlock"] = landlock.restrict(rules, abi)
     landlock_ended = time.perf_counter()
     _preload(plan.get("preload", ()))
+    if report["capability"]:  # everything loaded with it is loaded: reach the rest by fd
+        unreachable = [root for root in roots if not _reachable_by_others(root)]
+        if capability.reach_by_descriptor(unreachable) is not None:
+            capability.drop_all(libc)
+            report["capability"] = None
     _set_limits(plan)
     seccomp_started = time.perf_counter()
     if use_seccomp:

@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from grader import paths
+from grader.sandbox import capability as capabilities
 from grader.sandbox import landlock, seccomp
 from grader.sandbox.schema import SandboxError
 
@@ -96,8 +97,15 @@ def _traversable_by_others(directory):
     return all(part.stat().st_mode & 0o001 for part in [path, *path.parents])
 
 
-def private_dir(account, source):
-    """A new temp dir (mode 0700, owned by the worker's user) holding only gmm1d.py."""
+def private_dir(account, source, landlock_holds=True):
+    """A new temp dir holding only gmm1d.py, which no other user can read.
+
+    Where Landlock holds it refuses every write there; the folder is the worker's (0700) so
+    matplotlib, finding its config folder "writable", does not look for another (the write
+    of its font cache then fails, quietly: confine._preload). As root without Landlock, it
+    is root's with the worker's group (folder 0750, file 0440): the worker reads the upload
+    and cannot write there. On a normal account without Landlock it is yours, and so
+    writable (docs/grading.md, "Known limits")."""
     base = tempfile.gettempdir()
     if account is not None and not _traversable_by_others(base):
         base = "/tmp"
@@ -108,9 +116,12 @@ def private_dir(account, source):
         with os.fdopen(fd, "wb") as handle:
             handle.write(source)
         if account is not None:
-            os.chown(target, account.uid, account.gid)
-            os.chown(directory, account.uid, account.gid)
-        os.chmod(directory, 0o700)
+            owner = account.uid if landlock_holds else 0
+            os.chown(target, owner, account.gid)
+            os.chown(directory, owner, account.gid)
+            if not landlock_holds:
+                os.chmod(target, 0o440)
+        os.chmod(directory, 0o700 if account is None or landlock_holds else 0o750)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)  # ours alone: nothing ran in it yet
         raise
@@ -275,6 +286,8 @@ def check_confinement(report, pid, account, support) -> Confinement:
             refuse(f"it runs as uid {uid}, not the grading's uid {account.uid}")
     if capability not in ("", "CAP_DAC_READ_SEARCH") or (capability and not parts):
         refuse(f"it kept {capability} without Landlock to bound it")
+    if account is not None and not capability and not capabilities.nothing_held(status):
+        refuse("it holds a capability (see CapEff, CapBnd... in its /proc status)")
     if parts != support.landlock_parts:
         refuse(f"Landlock parts {parts}, expected {support.landlock_parts}")
     if support.seccomp and (denied <= 0 or status.get("Seccomp", "").strip() != "2"):

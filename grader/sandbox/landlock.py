@@ -35,11 +35,6 @@ SCOPE_ABSTRACT_UNIX_SOCKET, SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6
 READ = READ_FILE | READ_DIR | EXECUTE
 READ_NO_EXEC = READ_FILE | READ_DIR
 READ_WRITE_FILE = READ_FILE | WRITE_FILE | TRUNCATE
-# The private directory: everything a program does with its own files; no devices, sockets,
-# pipes or execution.
-PRIVATE = (READ_FILE | READ_DIR | WRITE_FILE | TRUNCATE | REMOVE_DIR | REMOVE_FILE | MAKE_DIR) | (
-    MAKE_REG | MAKE_SYM | REFER
-)
 
 
 class LandlockError(OSError):

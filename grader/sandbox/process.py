@@ -36,6 +36,7 @@ WORKER_MODULES = (
     ("grader.sandbox.protocol", "sandbox/protocol.py"),
     ("grader.sandbox.landlock", "sandbox/landlock.py"),
     ("grader.sandbox.seccomp", "sandbox/seccomp.py"),
+    ("grader.sandbox.capability", "sandbox/capability.py"),
     ("grader.sandbox.confine", "sandbox/confine.py"),
     ("grader.sandbox.describe", "sandbox/describe.py"),
     ("grader.sandbox.worker", "sandbox/worker.py"),
@@ -119,7 +120,7 @@ def worker_source():
 
 def spawn(python, limits, account, support, source):
     """Start a worker for the submission ``source`` (bytes); returns its WorkerProcess."""
-    private_dir = isolation.private_dir(account, source)
+    private_dir = isolation.private_dir(account, source, support.landlock_abi > 0)
     ends = []
     try:
         request_read, request_write = os.pipe()
