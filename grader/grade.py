@@ -24,7 +24,7 @@ from pathlib import Path
 from gradescope_utils.autograder_utils.decorators import number, visibility, weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
-from grader import checks, lockdown, report, secret
+from grader import checks, lockdown, report, secret, versions
 from grader import config as config_module
 
 MISSING_MESSAGE = (
@@ -136,6 +136,7 @@ def grade_submission(
         "submission": submission.name if submission else None,
         "inputs": course_secret.label,  # which secret keyed them, never the secret
         "complete": True,
+        "versions": versions.installed(),  # Python, numpy, scipy: what graded (grader/versions.py)
     }
     if submission is None or not submission.is_file():
         data = _run(

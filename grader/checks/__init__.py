@@ -9,6 +9,7 @@ check, then whether its points may count yet.
 
 from grader import diagnosis
 from grader.checks.context import Context, load_reference
+from grader.checks.judge import estep_situation
 from grader.checks.registry import REGISTRY, Check, Fail, Outcome, check, ids, number
 
 # isort: off
@@ -34,11 +35,36 @@ __all__ = [
 ]
 
 
+def shows_work(spec, done, ctx) -> bool:
+    """The one rule for withheld points (docs/grading.md, "Points that wait"): a check whose
+    pass is worthless alone (a published answer can be copied; a method that computes
+    nothing has no side effects) counts once one of ``spec.requires`` shows the same method
+    computing on generated inputs: it passed, or it failed only by named mistakes that code
+    still computing from its inputs makes (diagnosis.Mistake.computes). For a published
+    case, each of those mistakes must also give the right answer there: otherwise the pass
+    came from somewhere else (a copied answer)."""
+    for other in spec.requires:
+        outcome = done.get(other)
+        if outcome is None:
+            continue
+        if outcome.passed:
+            return True
+        if not diagnosis.computes(outcome.mistakes):
+            continue
+        case = spec.published
+        if case is None:
+            return True
+        situation = estep_situation(case, right=ctx.ref_estep(case.params, case.X))
+        if diagnosis.right_on(outcome.mistakes, situation):
+            return True
+    return False
+
+
 def run(check_id, ctx) -> Outcome:
     """Run one check; a Fail becomes a failed Outcome with its feedback and mistakes.
 
     A gate that failed stops every later check (their inputs would be meaningless), each
-    saying so; a check with ``requires`` keeps its points until one of those checks passed.
+    saying so; a check with ``requires`` keeps its points until :func:`shows_work`.
     """
     spec = REGISTRY[check_id]
     done = ctx.cache.setdefault("outcomes", {})
@@ -54,18 +80,16 @@ def run(check_id, ctx) -> Outcome:
     try:
         outcome = Outcome(True, spec.run(ctx))
     except Fail as exc:
-        outcome = Outcome(False, exc.feedback + diagnosis.describe(exc.mistakes), exc.mistakes)
+        mistakes = exc.mistakes or diagnosis.diagnose([exc.situation] if exc.situation else [])
+        outcome = Outcome(False, exc.feedback + diagnosis.describe(mistakes), mistakes)
     outcome.output = ctx.take_output()
-    if (
-        outcome.passed
-        and spec.requires
-        and not any(done.get(other, Outcome(False, "")).passed for other in spec.requires)
-    ):
+    if outcome.passed and spec.requires and not shows_work(spec, done, ctx):
         numbers = " or ".join(str(number(other)) for other in spec.requires)
-        outcome.passed = False
+        outcome.passed, outcome.withheld = False, True
         outcome.feedback += (
-            f"\n\n**Not awarded yet:** this check counts only once check {numbers} passes "
-            f"({spec.requires_reason})."
+            f"\n\n**Not awarded yet:** this check counts only once check {numbers} shows "
+            f"your method computing on generated inputs: it passes, or fails only by a "
+            f"mistake the grader names ({spec.requires_reason})."
         )
     done[check_id] = outcome
     return outcome

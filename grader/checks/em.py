@@ -7,7 +7,7 @@ import numpy as np
 from grader import diagnosis
 from grader.cases import Params
 from grader.checks.judge import LABELS, fmt, need
-from grader.checks.registry import Fail, check
+from grader.checks.registry import REGISTRY, Fail, check, number
 from grader.feedback import bullets, code
 from grader.sandbox.protocol import PARAM_NAMES
 
@@ -24,6 +24,30 @@ def _most_different(mine: Params, ref: Params) -> str:
 
     name = max(PARAM_NAMES, key=gap)
     return f"your {LABELS[name]} {fmt(getattr(mine, name))}, reference {fmt(getattr(ref, name))}"
+
+
+def _earlier_failures(ctx) -> list:
+    """The earlier checks with points that failed (not merely waiting for points)."""
+    done = ctx.cache.get("outcomes", {})
+    return [
+        check_id
+        for check_id, outcome in done.items()
+        if not outcome.passed and not outcome.withheld and REGISTRY[check_id].points > 0
+    ]
+
+
+def _cause(ctx) -> str:
+    """Why EM failed, when an earlier check already says: its number and title."""
+    failed = _earlier_failures(ctx)
+    if not failed:
+        return ""
+    named = "; ".join(f"check {number(c)}, *{REGISTRY[c].title}*" for c in failed)
+    return (
+        f"\n\n**Likely reason:** an earlier check failed ({named}). Full EM alternates your "
+        "own `estep` and `mstep`, so it follows the reference only once they do: fix "
+        + ("that check" if len(failed) == 1 else "those checks")
+        + " first."
+    )
 
 
 def _stopped(case, failure, values) -> str:
@@ -88,6 +112,16 @@ def _iterations_reported(case, reply) -> int:
     "log-likelihood never decreases and follows the reference's",
 )
 def em_monotone(ctx):
+    try:
+        return _em_monotone(ctx)
+    except Fail as exc:
+        cause = _cause(ctx)
+        if cause:  # an earlier check explains it: no parameter lists that point elsewhere
+            exc.feedback = exc.feedback.split(" (your ")[0] + cause
+        raise
+
+
+def _em_monotone(ctx):
     summary = []
     for case in ctx.cases.em_cases:
         reply = need(ctx.em_run(case.start, case.X, case.iterations), case.name)
@@ -107,7 +141,8 @@ def em_monotone(ctx):
                     f"{fmt(mine.priors)}, means {fmt(mine.mus)}, variances {fmt(mine.variances)})"
                 )
             if ll < previous - LL_DROP_RTOL * scale:
-                raise Fail(_fall(case, lls, it), [diagnosis.LOGLIK_DECREASED])
+                fell = diagnosis.Situation("loglik", case.start.k, facts=frozenset(["fell"]))
+                raise Fail(_fall(case, lls, it), situation=fell)
             if abs(ll - ll_ref) > LL_MATCH_RTOL * scale:
                 raise Fail(
                     f"{case.name}: after iteration {it} the log-likelihood is {ll:.10g}, the "
