@@ -41,7 +41,7 @@ def _cause(ctx) -> str:
     failed = _earlier_failures(ctx)
     if not failed:
         return ""
-    named = "; ".join(f"check {number(c)}, *{REGISTRY[c].title}*" for c in failed)
+    named = "; ".join(f'check {number(c)}, "{REGISTRY[c].title}"' for c in failed)
     return (
         f"\n\n**Likely reason:** an earlier check failed ({named}). Full EM alternates your "
         "own `estep` and `mstep`, so it follows the reference only once they do: fix "

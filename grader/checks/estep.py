@@ -42,10 +42,7 @@ def estep_shape(ctx):
         kinds.add(reply.values.get("result_type", ""))
 
     over_cases(ctx.cases.shape_cases, judge, "gammas")
-    message = (
-        "`estep` returns probabilities of shape (n, k) for (n, k) = (7, 1), (40, 2), "
-        "(100, 3), (25, 5)."
-    )
+    message = f"`estep` returns probabilities of shape (n, k) for (n, k) = {cases.SHAPE_TEXT}."
     # What the worker reports about the type is only a courtesy (it is the submission's
     # process): arrays of any kind are graded alike, and this is a note, never a verdict.
     others = sorted(k for k in kinds if "numpy.ndarray" not in k)
@@ -80,7 +77,8 @@ def _row_problem(case, got):
     "estep_pmf",
     "E-step rows are probability distributions",
     points=10,
-    proves="every row is finite, within [0, 1], sums to 1 and depends on the point, k = 1..6",
+    proves="every row is finite, within [0, 1], sums to 1 and depends on the point, "
+    + cases.K_TEXT,
 )
 def estep_pmf(ctx):
     def judge(case):
@@ -96,14 +94,14 @@ def estep_pmf(ctx):
         raise Fail(f"{where}{why}", situation=situation)
 
     over_cases(ctx.cases.pmf_cases, judge, "gammas")
-    return "Every row is finite, in [0, 1] and sums to 1, for k = 1..6."
+    return f"Every row is finite, in [0, 1] and sums to 1, for {cases.K_TEXT}."
 
 
 @check(
     "estep_values",
-    "E-step values match the reference (unequal priors and variances, k = 1..6)",
+    f"E-step values match the reference (unequal priors and variances, {cases.K_TEXT})",
     points=15,
-    proves="posteriors match the reference for k = 1..6 with unequal priors and variances",
+    proves=f"posteriors match the reference for {cases.K_TEXT} with unequal priors and variances",
 )
 def estep_values(ctx):
     def judge(case):
@@ -111,7 +109,7 @@ def estep_values(ctx):
         compare_estep(case, got, ctx.ref_estep(case.params, case.X))
 
     over_cases(ctx.cases.value_cases, judge, "gammas")
-    return "Posteriors match the reference for k = 1..6 with unequal priors and variances."
+    return f"Posteriors match the reference for {cases.K_TEXT} with unequal priors and variances."
 
 
 @check(

@@ -8,7 +8,7 @@ passes.
 
 import numpy as np
 
-from grader import diagnosis
+from grader import cases, diagnosis
 from grader.cases import Params
 from grader.checks.registry import Fail
 from grader.feedback import code, comparison, escape, numbers
@@ -17,7 +17,7 @@ from grader.sandbox.protocol import PARAM_NAMES
 ATOL = 1e-6
 RTOL = 1e-5
 PMF_TOL = 1e-6  # row sums and the [0, 1] range
-K_RANGE = range(1, 7)
+K_RANGE = cases.K_VALUES
 LABELS = {"priors": "priors", "mus": "means", "variances": "variances"}
 _SANDBOX_REFUSALS = ("can't start new thread", "Resource temporarily unavailable")
 

@@ -66,15 +66,15 @@ def _check_param(ctx, name):
         raise Fail(message, situation=situation)
 
     over_cases(ctx.cases.mstep_cases, judge, name)
-    return f"{label.capitalize()} match the maximum-likelihood update for k = 1..6."
+    return f"{label.capitalize()} match the maximum-likelihood update for {cases.K_TEXT}."
 
 
-@check("mstep_priors", "M-step priors", points=10, proves="the new priors, k = 1..6")
+@check("mstep_priors", "M-step priors", points=10, proves=f"the new priors, {cases.K_TEXT}")
 def mstep_priors(ctx):
     return _check_param(ctx, "priors")
 
 
-@check("mstep_means", "M-step means", points=10, proves="the new means, k = 1..6")
+@check("mstep_means", "M-step means", points=10, proves=f"the new means, {cases.K_TEXT}")
 def mstep_means(ctx):
     return _check_param(ctx, "mus")
 
@@ -83,7 +83,7 @@ def mstep_means(ctx):
     "mstep_variances",
     "M-step variances",
     points=10,
-    proves="the new variances (about the new means), k = 1..6",
+    proves=f"the new variances (about the new means), {cases.K_TEXT}",
 )
 def mstep_variances(ctx):
     return _check_param(ctx, "variances")
