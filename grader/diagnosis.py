@@ -10,8 +10,8 @@ evidence registry.py's ``requires`` accepts). Nothing here runs student code.
 
 **The rule.** A check hands :func:`diagnose` one :class:`Situation` per failing case. A
 mistake is named only when it explains EVERY failing case, and at least one of them on its
-own: a case where its answer equals the right answer proves nothing (for k = 1 dividing by
-n is right), and a case where it equals another mistake's answer is no evidence for either
+own: a case where its answer equals the right answer (within the looser tolerance a match
+allows) proves nothing (for k = 1 dividing by n is right), and a case where it equals another mistake's answer is no evidence for either
 (for k = 1 the priors' sums and the sums divided by k are the same numbers), unless this
 mistake outranks the other. Then a mistake outranked by another one named is dropped.
 
@@ -400,8 +400,11 @@ def evidence(s) -> dict:
         if s.output in mistake.outputs and mistake.sign is not None:
             level = mistake.sign(s)
         for candidate in answers[key]:
-            if not matches(s.got, candidate) or matches(s.right, candidate):
-                continue  # not this answer, or this answer is the right one: no evidence
+            if not matches(s.got, candidate):
+                continue
+            if matches(s.right, candidate):  # consistent, but the right answer is no evidence
+                level = max(level, WEAK)
+                continue
             shared = any(
                 other != key and other not in mistake.outranks
                 and any(matches(candidate, c) for c in answers[other])
