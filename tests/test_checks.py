@@ -511,3 +511,26 @@ def test_a_case_where_two_mistakes_coincide_is_evidence_for_neither():
     assert diagnosis.diagnose(sums) == ["priors_not_normalised"]
     # a mistake is named only when it explains every failing case
     assert diagnosis.diagnose(sums[:3] + by_k[3:]) == []
+
+
+class OffOnTheExercise(Ref):
+    """Right on every single-step case, off on the exercise's five points during EM."""
+
+    def mstep(self, X, gammas):
+        super().mstep(X, gammas)
+        if len(X) == 5:
+            self.mus = self.mus + 0.01
+
+
+def test_full_em_names_the_earlier_check_that_failed_and_else_what_differs():
+    """An E-step bug makes EM fail too: the feedback points at check 4, not at parameter
+    lists that would send the student to the M-step; with no earlier failure it says which
+    parameter left the reference's trajectory."""
+    feedback = outcomes_for(_mutant_estep("priors_ignored"))["em_monotone"].feedback
+    title = checks.REGISTRY["estep_values"].title
+    assert f'check {checks.number("estep_values")}, "{title}"' in feedback, feedback
+    assert "your means" not in feedback and "your priors" not in feedback
+    alone = outcomes_for(OffOnTheExercise)
+    assert verdict_problems(alone, {"em_monotone"}) == []
+    assert "Likely reason" not in alone["em_monotone"].feedback
+    assert "(your means " in alone["em_monotone"].feedback, alone["em_monotone"].feedback
