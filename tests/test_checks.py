@@ -371,7 +371,7 @@ def test_a_refused_thread_is_explained():
 
 
 def test_every_mistake_is_named_in_diagnosis_only():
-    """The checks say which mistake they saw through grader/diagnosis.py's names, never by
+    """The checks say which mistake they saw through grader/mistakes.py's table, never by
     spelling a key themselves: one place declares each mistake and what the student is told."""
     import pathlib
 
