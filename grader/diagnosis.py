@@ -1,5 +1,5 @@
 """:func:`diagnose`, which every check calls: which of the declared mistakes
-(grader/mistakes.py, :data:`MISTAKES`) explain a check's failing cases. Nothing here runs
+(grader/mistakes.py, ``TABLE``) explain a check's failing cases. Nothing here runs
 student code.
 
 **The rule.** A check hands :func:`diagnose` one :class:`Situation` per failing case. A
@@ -20,7 +20,10 @@ import numpy as np
 
 from grader.cases import Params
 from grader.feedback import escape
-from grader.mistakes import MATCH_ATOL, MATCH_RTOL, MISTAKES, NO, UNIQUE, WEAK, matches
+from grader.mistakes import MATCH_ATOL, MATCH_RTOL, NO, TABLE, UNIQUE, WEAK, matches
+
+# key -> the advice a student reads: what the fixtures and the class report look keys up in
+MISTAKES = {key: mistake.advice for key, mistake in TABLE.items()}
 
 __all__ = ["MATCH_ATOL", "MATCH_RTOL", "MISTAKES", "Situation", "diagnose", "describe", "matches"]
 
@@ -61,9 +64,9 @@ def _candidates(mistake, s) -> list:
 
 def evidence(s) -> dict:
     """key -> UNIQUE / WEAK / NO: what the failing case ``s`` says of each mistake."""
-    answers = {key: _candidates(m, s) for key, m in MISTAKES.items()}
+    answers = {key: _candidates(m, s) for key, m in TABLE.items()}
     found = {}
-    for key, mistake in MISTAKES.items():
+    for key, mistake in TABLE.items():
         level = NO
         if s.output in mistake.outputs and mistake.sign is not None:
             level = mistake.sign(s)
@@ -89,10 +92,10 @@ def diagnose(situations) -> list:
     per_case = [evidence(s) for s in situations]
     if not per_case:
         return []
-    named = [key for key in MISTAKES
+    named = [key for key in TABLE
              if all(levels[key] > NO for levels in per_case)
              and any(levels[key] == UNIQUE for levels in per_case)]  # fmt: skip
-    hidden = {other for key in named for other in MISTAKES[key].outranks}
+    hidden = {other for key in named for other in TABLE[key].outranks}
     return [key for key in named if key not in hidden]
 
 
@@ -105,12 +108,12 @@ def shows(s, keys) -> bool:
 def right_on(keys, s) -> bool:
     """True when each mistake of ``keys`` gives the right answer on case ``s`` (a published
     example that code making it would pass)."""
-    return all(any(matches(s.right, c) for c in _candidates(MISTAKES[key], s)) for key in keys)
+    return all(any(matches(s.right, c) for c in _candidates(TABLE[key], s)) for key in keys)
 
 
 def computes(keys) -> bool:
     """True when ``keys`` is not empty and code making each of them computes from its inputs."""
-    return bool(keys) and all(MISTAKES[key].computes for key in keys)
+    return bool(keys) and all(TABLE[key].computes for key in keys)
 
 
 def changed_by(before, now) -> str:
@@ -121,4 +124,4 @@ def changed_by(before, now) -> str:
 
 def describe(keys) -> str:
     """Feedback paragraphs for diagnosed mistakes, in Markdown (empty when none)."""
-    return "".join(f"\n\n**Likely cause:** {escape(MISTAKES[key].advice)}." for key in keys)
+    return "".join(f"\n\n**Likely cause:** {escape(TABLE[key].advice)}." for key in keys)

@@ -1,4 +1,5 @@
-"""The common mistakes the grader can name, as declared data: one table, :data:`MISTAKES`.
+"""The common mistakes the grader can name, as declared data: one table, :data:`TABLE`
+(grader/diagnosis.py's ``MISTAKES`` maps each key to its advice).
 
 Each entry: its key (results.json's ``extra_data.mistakes``, counted by the class report),
 the step and the outputs it concerns (what a check judges: "gammas", a parameter name,
@@ -38,11 +39,11 @@ class Mistake:
     computes: bool = True  # code making it computes from its inputs (registry.py's evidence)
 
 
-MISTAKES = {}  # key -> Mistake, in declaration order
+TABLE = {}  # key -> Mistake, in declaration order
 
 
 def _declare(key, step, outputs, advice, **how):
-    MISTAKES[key] = Mistake(key, step, tuple(outputs), advice, **how)
+    TABLE[key] = Mistake(key, step, tuple(outputs), advice, **how)
     return key
 
 
