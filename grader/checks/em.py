@@ -112,16 +112,17 @@ def _iterations_reported(case, reply) -> int:
     "log-likelihood never decreases and follows the reference's",
 )
 def em_monotone(ctx):
+    cause = _cause(ctx)
     try:
-        return _em_monotone(ctx)
+        return _em_monotone(ctx, cause)
     except Fail as exc:
-        cause = _cause(ctx)
-        if cause:  # an earlier check explains it: no parameter lists that point elsewhere
-            exc.feedback = exc.feedback.split(" (your ")[0] + cause
+        exc.feedback += cause
         raise
 
 
-def _em_monotone(ctx):
+def _em_monotone(ctx, cause):
+    """The check itself; ``cause`` (an earlier failed check) replaces the parameter list,
+    which would point at parameters that check already explains."""
     summary = []
     for case in ctx.cases.em_cases:
         reply = need(ctx.em_run(case.start, case.X, case.iterations), case.name)
@@ -144,9 +145,10 @@ def _em_monotone(ctx):
                 fell = diagnosis.Situation("loglik", case.start.k, facts=frozenset(["fell"]))
                 raise Fail(_fall(case, lls, it), situation=fell)
             if abs(ll - ll_ref) > LL_MATCH_RTOL * scale:
+                detail = "" if cause else f" ({_most_different(mine, ref)})"
                 raise Fail(
                     f"{case.name}: after iteration {it} the log-likelihood is {ll:.10g}, the "
-                    f"reference's {ll_ref:.10g} ({_most_different(mine, ref)})"
+                    f"reference's {ll_ref:.10g}{detail}"
                 )
             previous = ll
         if "failure" in reply.values:
