@@ -27,8 +27,9 @@ def fmt(values, digits=5) -> str:
     return code(numbers(values, digits))
 
 
-def need(reply, what):
-    """Fail the check unless the call ran and returned."""
+def need(reply, what, situation=None):
+    """Fail the check unless the call ran and returned (the Fail carries ``situation``, what
+    the diagnosis judges, when given)."""
     if not reply.ok:
         hint = ""
         if any(text in reply.error for text in _SANDBOX_REFUSALS):
@@ -38,7 +39,7 @@ def need(reply, what):
             )
         # An exception's text is the submission's: code, where Markdown means nothing.
         error = code(reply.error) if reply.kind == "exception" else escape(reply.error)
-        raise Fail(f"{what}: {error}{hint}")
+        raise Fail(f"{what}: {error}{hint}", situation=situation)
     return reply
 
 
@@ -90,12 +91,7 @@ def estep_result(ctx, case):
     reply = ctx.estep(case.params, case.X)
     got = reply.arrays.get("result") if reply.ok else None
     situation = estep_situation(case, got, right)
-    if not reply.ok:
-        try:
-            need(reply, case.name)
-        except Fail as exc:
-            exc.situation = situation
-            raise
+    need(reply, case.name, situation)
     return reply, result(reply, case.X.shape[0], case.params.k, case.name, situation)
 
 

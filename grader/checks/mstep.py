@@ -40,12 +40,7 @@ def _check_param(ctx, name):
             name, k, stored.get(name), expected, case.X, case.params, case.gammas,
             {n: np.ravel(v) if v is not None else None for n, v in stored.items()},
         )  # fmt: skip
-        if not reply.ok:
-            try:
-                need(reply, case.name)
-            except Fail as exc:
-                exc.situation = situation
-                raise
+        need(reply, case.name, situation)
         got = param_after(reply, name, k, f"{case.name}, after mstep", situation)
         if close(got, expected):
             return
