@@ -38,6 +38,12 @@ import numpy as np
 
 from grader.sandbox.protocol import PARAM_NAMES
 
+# The lab's facts, each spelled once: the numbers of clusters every step is checked for,
+# and the sizes of the E-step shape cases; the checks' texts are built from these.
+K_VALUES = range(1, 7)
+K_TEXT = f"k = {K_VALUES[0]}..{K_VALUES[-1]}"
+SHAPE_SIZES = ((7, 1), (40, 2), (100, 3), (25, 5))  # (n, k)
+SHAPE_TEXT = ", ".join(f"({n}, {k})" for n, k in SHAPE_SIZES)
 MIN_DENSITY = 1e-6
 MIN_EM_VARIANCE = 0.05
 MAX_DRAWS = 200  # redraws before giving up, which would be a bug of ours (never seen)
@@ -225,16 +231,16 @@ class CaseSet:
 
     @functools.cached_property
     def shape_cases(self):
-        """(n, k) = (7, 1), (40, 2), (100, 3), (25, 5)."""
-        return [self._estep_case(k, n, "shape") for n, k in ((7, 1), (40, 2), (100, 3), (25, 5))]
+        """(n, k) in SHAPE_SIZES."""
+        return [self._estep_case(k, n, "shape") for n, k in SHAPE_SIZES]
 
     @functools.cached_property
     def pmf_cases(self):
-        return [self._estep_case(k, 60, "rows") for k in range(1, 7)]
+        return [self._estep_case(k, 60, "rows") for k in K_VALUES]
 
     @functools.cached_property
     def value_cases(self):
-        return [self._estep_case(k, 80, "values") for k in range(1, 7)]
+        return [self._estep_case(k, 80, "values") for k in K_VALUES]
 
     @functools.cached_property
     def purity_case(self):
@@ -245,7 +251,7 @@ class CaseSet:
         """k = 1..6: gammas are random rows (not any model's posterior), soft counts >= 2,
         and the old means differ from the new ones."""
         cases = []
-        for k in range(1, 7):
+        for k in K_VALUES:
             n = 60
             name = f"M-step, k = {k}, n = {n}"
             rng = self.rng(name)

@@ -25,7 +25,7 @@ import time
 import traceback
 from pathlib import Path
 
-from grader import checks, lockdown, report, secret
+from grader import checks, lockdown, report, secret, versions
 from grader import config as config_module
 from grader.result import CheckResult, GradingResult
 from grader.writers.gradescope import to_gradescope_dict
@@ -180,6 +180,7 @@ def grade_submission(
         "submission": submission.name if submission else None,
         "inputs": course_secret.label,  # which secret keyed them, never the secret
         "complete": True,
+        "versions": versions.installed(),  # Python, numpy, scipy: what graded (grader/versions.py)
     }
     if submission is None or not submission.is_file():
         result = grading_result(

@@ -44,6 +44,11 @@ def verdict_problems(name, course_secret):
         data = grade._run(CFG, lambda check_id: checks.run(check_id, ctx), note="",
                           started=time.monotonic(), extra={})  # fmt: skip
     found = submission_fixtures.verdict_mismatches(data["tests"], exp, CFG)
+    listed = exp.get("mistakes", {})
+    for test in data["tests"]:  # every mistake named exactly where the fixture says, no more
+        check_id, named = test["extra_data"]["check"], test["extra_data"].get("mistakes", [])
+        if named and check_id not in listed:
+            found.append(f"{check_id} names {named}, which the fixture does not list")
     if name.startswith("correct/"):
         named = [m for t in data["tests"] for m in t["extra_data"].get("mistakes", [])]
         found += [f"a correct file was told of mistakes: {named}"] if named else []

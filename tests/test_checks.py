@@ -141,12 +141,8 @@ def _mutant_estep(variant):
         ("variance_old_mean", {"mstep_variances", "em_monotone"}, "mstep_variances"),
         ("unbiased_variance", {"mstep_variances", "em_monotone"}, "mstep_variances"),
         ("std_as_variance", {"mstep_variances", "em_monotone"}, "mstep_variances"),
-        # mstep_inputs waits for the means or the variances, and both are wrong here
-        (
-            "divide_by_n",
-            {"mstep_means", "mstep_variances", "mstep_inputs", "em_monotone"},
-            "mstep_means",
-        ),
+        # mstep_inputs counts: both value checks fail only by a named mistake that computes
+        ("divide_by_n", {"mstep_means", "mstep_variances", "em_monotone"}, "mstep_means"),
         ("priors_not_normalised", {"mstep_priors", "em_monotone"}, "mstep_priors"),
     ],
 )
@@ -162,37 +158,19 @@ def test_mstep_bug_fails_its_check_and_is_named(variant, must_fail, mistake_in):
 @pytest.mark.parametrize(
     "variant, must_fail, mistake_in",
     [
-        # the worked example has equal priors, so it passes, but waits for check 4
-        (
-            "priors_ignored",
-            {"estep_values", "estep_example", "estep_pure", "em_monotone"},
-            "estep_values",
-        ),
-        (
-            "std_as_variance",
-            {"estep_example", "estep_values", "estep_pure", "em_monotone"},
-            "estep_example",
-        ),
+        # the worked example has equal priors, so it passes, and counts: the mistake check 4
+        # names gives its right answer; purity counts (the method computes): 70
+        ("priors_ignored", {"estep_values", "em_monotone"}, "estep_values"),
+        ("std_as_variance", {"estep_example", "estep_values", "em_monotone"}, "estep_example"),
         (
             "not_normalised",
-            {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"},
+            {"estep_pmf", "estep_example", "estep_values", "em_monotone"},
             "estep_pmf",
         ),
-        (
-            "wrong_axis",
-            {"estep_pmf", "estep_example", "estep_values", "estep_pure", "em_monotone"},
-            "estep_pmf",
-        ),
+        ("wrong_axis", {"estep_pmf", "estep_example", "estep_values", "em_monotone"}, "estep_pmf"),
         (
             "transposed",
-            {
-                "estep_shape",
-                "estep_pmf",
-                "estep_example",
-                "estep_values",
-                "estep_pure",
-                "em_monotone",
-            },
+            {"estep_shape", "estep_pmf", "estep_example", "estep_values", "em_monotone"},
             "estep_shape",
         ),
     ],
@@ -306,17 +284,14 @@ class FallsOnBigData(Ref):
         # loads is a gate: a model that cannot be built with k clusters is not graded further
         (AlwaysTwo, set(checks.ids()), {}),
         (
-            HardcodedTwo,  # mstep_inputs: no M-step value check passes, so it is not awarded
+            HardcodedTwo,  # what it shows on k = 2 counts: example, purity, mstep inputs
             {
                 "estep_shape",
                 "estep_pmf",
                 "estep_values",
-                "estep_example",
-                "estep_pure",
                 "mstep_priors",
                 "mstep_means",
                 "mstep_variances",
-                "mstep_inputs",
                 "em_monotone",
             },
             {"estep_shape": "two_clusters_hardcoded", "mstep_variances": "two_clusters_hardcoded"},
@@ -380,7 +355,7 @@ def test_side_effect_checks_need_a_method_that_works():
     earning = {c for c, o in outcomes.items() if o.passed and CFG.checks[c].points > 0}
     assert earning == {"estep_shape", "estep_pmf"} and outcomes["loads"].passed
     for check_id, needs in (("estep_pure", "4"), ("mstep_inputs", "8 or 9")):
-        assert f"counts only once check {needs} passes" in outcomes[check_id].feedback
+        assert f"counts only once check {needs} shows" in outcomes[check_id].feedback
 
 
 class Threaded(Ref):
@@ -396,7 +371,7 @@ def test_a_refused_thread_is_explained():
 
 
 def test_every_mistake_is_named_in_diagnosis_only():
-    """The checks say which mistake they saw through grader/diagnosis.py's names, never by
+    """The checks say which mistake they saw through grader/mistakes.py's table, never by
     spelling a key themselves: one place declares each mistake and what the student is told."""
     import pathlib
 
@@ -502,20 +477,61 @@ def test_a_mistake_that_gives_the_right_answer_is_never_named():
     X = np.random.RandomState(3).randn(60, 1)
     gammas = np.ones((60, 1))
     right = cases.textbook_mstep(X, gammas)
-    before = (np.ones(1), np.zeros(1), np.ones(1))
-    mutants = diagnosis.mstep_mutants(X, gammas, before, gammas)
     near = right.variances * (1 + 5e-5)
-    assert diagnosis.diagnose_mstep("variances", near, mutants, right.variances) == []
+    stored = {"priors": right.priors, "mus": right.mus, "variances": near}
+    before = cases.Params.of([1.0], [0.0], [1.0])
+    s = diagnosis.Situation("variances", 1, near, right.variances, X, before, gammas, stored)
+    assert diagnosis.diagnose([s]) == []
     equal = np.full((5, 2), 0.5)  # equal priors: leaving them out changes nothing
     got = equal + np.array([[2e-5, -2e-5]])
     X5 = np.linspace(-1, 1, 5).reshape(-1, 1)
-    assert diagnosis.diagnose_estep(got, X5, np.full(2, 0.5), np.zeros(2), np.ones(2)) == []
+    params = cases.Params.of([0.5, 0.5], [0.0, 0.0], [1.0, 1.0])
+    assert diagnosis.diagnose([diagnosis.Situation("gammas", 2, got, equal, X5, params)]) == []
 
 
-def test_a_mistake_one_case_in_six_suggests_is_a_coincidence_when_another_explains_all():
-    """Under one secret, the variance about an old mean came within tolerance of the unbiased
-    variance on one M-step case of six: only the mistake every case shows is named."""
-    per_case = [["variance_old_mean", "unbiased_variance"]] + [["variance_old_mean"]] * 5
-    assert diagnosis.recurring(per_case) == ["variance_old_mean"]
-    assert diagnosis.recurring([["a"], ["b"]]) == ["a", "b"]  # no way to tell: both stand
-    assert diagnosis.recurring([[], []]) == []
+def _priors_situations(make):
+    """The development key's M-step cases as the priors check sees them, ``make(case)`` the
+    priors stored."""
+    found = []
+    for case in cases.CaseSet(secret.grading_key(secret.development(), b"x")).mstep_cases:
+        right = cases.textbook_mstep(case.X, case.gammas)
+        got = make(case)
+        stored = {"priors": got, "mus": right.mus, "variances": right.variances}
+        found.append(diagnosis.Situation("priors", case.params.k, got, right.priors, case.X,
+                                         case.params, case.gammas, stored))  # fmt: skip
+    return found
+
+
+def test_a_case_where_two_mistakes_coincide_is_evidence_for_neither():
+    """For k = 1 the soft counts divided by k are the soft counts: that case alone names
+    nothing, and the cases k >= 2 tell the two apart."""
+    by_k = _priors_situations(lambda c: c.gammas.sum(axis=0) / c.params.k)
+    assert diagnosis.diagnose(by_k) == ["priors_divided_by_k"]
+    assert diagnosis.diagnose(by_k[:1]) == []  # k = 1 only: either could be the one made
+    sums = _priors_situations(lambda c: c.gammas.sum(axis=0))
+    assert diagnosis.diagnose(sums) == ["priors_not_normalised"]
+    # a mistake is named only when it explains every failing case
+    assert diagnosis.diagnose(sums[:3] + by_k[3:]) == []
+
+
+class OffOnTheExercise(Ref):
+    """Right on every single-step case, off on the exercise's five points during EM."""
+
+    def mstep(self, X, gammas):
+        super().mstep(X, gammas)
+        if len(X) == 5:
+            self.mus = self.mus + 0.01
+
+
+def test_full_em_names_the_earlier_check_that_failed_and_else_what_differs():
+    """An E-step bug makes EM fail too: the feedback points at check 4, not at parameter
+    lists that would send the student to the M-step; with no earlier failure it says which
+    parameter left the reference's trajectory."""
+    feedback = outcomes_for(_mutant_estep("priors_ignored"))["em_monotone"].feedback
+    title = checks.REGISTRY["estep_values"].title
+    assert f'check {checks.number("estep_values")}, "{title}"' in feedback, feedback
+    assert "your means" not in feedback and "your priors" not in feedback
+    alone = outcomes_for(OffOnTheExercise)
+    assert verdict_problems(alone, {"em_monotone"}) == []
+    assert "Likely reason" not in alone["em_monotone"].feedback
+    assert "(your means " in alone["em_monotone"].feedback, alone["em_monotone"].feedback

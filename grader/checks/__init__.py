@@ -9,6 +9,7 @@ check, then whether its points may count yet.
 
 from grader import diagnosis
 from grader.checks.context import Context, load_reference
+from grader.checks.judge import estep_situation
 from grader.checks.registry import REGISTRY, Check, Fail, Outcome, Pass, check, ids, number
 
 # isort: off
@@ -42,11 +43,36 @@ def not_written(methods) -> str:
     return f"Your {names} {'is' if len(methods) == 1 else 'are'} not written yet"
 
 
+def shows_work(spec, done, ctx) -> bool:
+    """The one rule for withheld points (docs/grading.md, "Points that wait"): a check whose
+    pass is worthless alone (a published answer can be copied; a method that computes
+    nothing has no side effects) counts once one of ``spec.requires`` shows the same method
+    computing on generated inputs: it passed, or it failed only by named mistakes that code
+    still computing from its inputs makes (diagnosis.Mistake.computes). For a published
+    case, each of those mistakes must also give the right answer there: otherwise the pass
+    came from somewhere else (a copied answer)."""
+    for other in spec.requires:
+        outcome = done.get(other)
+        if outcome is None:
+            continue
+        if outcome.passed:
+            return True
+        if not diagnosis.computes(outcome.mistakes):
+            continue
+        case = spec.published
+        if case is None:
+            return True
+        situation = estep_situation(case, right=ctx.ref_estep(case.params, case.X))
+        if diagnosis.right_on(outcome.mistakes, situation):
+            return True
+    return False
+
+
 def run(check_id, ctx) -> Outcome:
     """Run one check; a Fail becomes a failed Outcome with its feedback and mistakes.
 
     A gate that failed stops every later check (their inputs would be meaningless), each
-    saying so; a check with ``requires`` keeps its points until one of those checks passed.
+    saying so; a check with ``requires`` keeps its points until :func:`shows_work`.
     """
     spec = REGISTRY[check_id]
     done = ctx.cache.setdefault("outcomes", {})
@@ -67,10 +93,11 @@ def run(check_id, ctx) -> Outcome:
         else:
             outcome = Outcome(True, passed)
     except Fail as exc:
+        mistakes = exc.mistakes or diagnosis.diagnose([exc.situation] if exc.situation else [])
         outcome = Outcome(
             False,
-            exc.feedback + diagnosis.describe(exc.mistakes),
-            exc.mistakes,
+            exc.feedback + diagnosis.describe(mistakes),
+            mistakes,
             figure_data=exc.figure_data,
         )
     outcome.output = ctx.take_output()
@@ -80,16 +107,13 @@ def run(check_id, ctx) -> Outcome:
         outcome.figure_data = None  # nothing of theirs to draw
         they = "it raises" if len(unwritten) == 1 else "they raise"
         outcome.feedback = f"{not_written(unwritten)} ({they} `NotImplementedError`)."
-    if (
-        outcome.passed
-        and spec.requires
-        and not any(done.get(other, Outcome(False, "")).passed for other in spec.requires)
-    ):
+    if outcome.passed and spec.requires and not shows_work(spec, done, ctx):
         numbers = " or ".join(str(number(other)) for other in spec.requires)
-        outcome.passed = False
+        outcome.passed, outcome.withheld = False, True
         outcome.feedback += (
-            f"\n\n**Not awarded yet:** this check counts only once check {numbers} passes "
-            f"({spec.requires_reason})."
+            f"\n\n**Not awarded yet:** this check counts only once check {numbers} shows "
+            f"your method computing on generated inputs: it passes, or fails only by a "
+            f"mistake the grader names ({spec.requires_reason})."
         )
     done[check_id] = outcome
     return outcome

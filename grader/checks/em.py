@@ -7,7 +7,7 @@ import numpy as np
 from grader import diagnosis
 from grader.cases import NOTEBOOK_EM, Params
 from grader.checks.judge import LABELS, fmt, need
-from grader.checks.registry import Fail, Pass, check
+from grader.checks.registry import REGISTRY, Fail, Pass, check, number
 from grader.feedback import bullets, code
 from grader.figure_data import EmFit, floats
 from grader.sandbox.protocol import PARAM_NAMES
@@ -25,6 +25,30 @@ def _most_different(mine: Params, ref: Params) -> str:
 
     name = max(PARAM_NAMES, key=gap)
     return f"your {LABELS[name]} {fmt(getattr(mine, name))}, reference {fmt(getattr(ref, name))}"
+
+
+def _earlier_failures(ctx) -> list:
+    """The earlier checks with points that failed (not merely waiting for points)."""
+    done = ctx.cache.get("outcomes", {})
+    return [
+        check_id
+        for check_id, outcome in done.items()
+        if not outcome.passed and not outcome.withheld and REGISTRY[check_id].points > 0
+    ]
+
+
+def _cause(ctx) -> str:
+    """Why EM failed, when an earlier check already says: its number and title."""
+    failed = _earlier_failures(ctx)
+    if not failed:
+        return ""
+    named = "; ".join(f'check {number(c)}, "{REGISTRY[c].title}"' for c in failed)
+    return (
+        f"\n\n**Likely reason:** an earlier check failed ({named}). Full EM alternates your "
+        "own `estep` and `mstep`, so it follows the reference only once they do: fix "
+        + ("that check" if len(failed) == 1 else "those checks")
+        + " first."
+    )
 
 
 def _stopped(case, failure, values) -> str:
@@ -112,6 +136,17 @@ def _iterations_reported(case, reply) -> int:
     "log-likelihood never decreases and follows the reference's",
 )
 def em_monotone(ctx):
+    cause = _cause(ctx)
+    try:
+        return _em_monotone(ctx, cause)
+    except Fail as exc:
+        exc.feedback += cause
+        raise
+
+
+def _em_monotone(ctx, cause):
+    """The check itself; ``cause`` (an earlier failed check) replaces the parameter list,
+    which would point at parameters that check already explains."""
     summary, shown = [], None
     for case in ctx.cases.em_cases:
         reply = need(ctx.em_run(case.start, case.X, case.iterations), case.name)
@@ -132,15 +167,17 @@ def em_monotone(ctx):
                     figure_data=_fit(ctx, case, reply, done, it, it, "not finite"),
                 )
             if ll < previous - LL_DROP_RTOL * scale:
+                fell = diagnosis.Situation("loglik", case.start.k, facts=frozenset(["fell"]))
                 raise Fail(
                     _fall(case, lls, it),
-                    [diagnosis.LOGLIK_DECREASED],
-                    _fit(ctx, case, reply, done, it, it, "fell"),
+                    situation=fell,
+                    figure_data=_fit(ctx, case, reply, done, it, it, "fell"),
                 )
             if abs(ll - ll_ref) > LL_MATCH_RTOL * scale:
+                detail = "" if cause else f" ({_most_different(mine, ref)})"
                 raise Fail(
                     f"{case.name}: after iteration {it} the log-likelihood is {ll:.10g}, the "
-                    f"reference's {ll_ref:.10g} ({_most_different(mine, ref)})",
+                    f"reference's {ll_ref:.10g}{detail}",
                     figure_data=_fit(ctx, case, reply, done, it, it, "parted"),
                 )
             previous = ll

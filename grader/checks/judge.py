@@ -8,7 +8,7 @@ passes.
 
 import numpy as np
 
-from grader import diagnosis
+from grader import cases, diagnosis
 from grader.cases import Params
 from grader.checks.registry import Fail
 from grader.feedback import code, comparison, escape, numbers
@@ -18,7 +18,7 @@ from grader.sandbox.protocol import PARAM_NAMES
 ATOL = 1e-6
 RTOL = 1e-5
 PMF_TOL = 1e-6  # row sums and the [0, 1] range
-K_RANGE = range(1, 7)
+K_RANGE = cases.K_VALUES
 LABELS = {"priors": "priors", "mus": "means", "variances": "variances"}
 _SANDBOX_REFUSALS = ("can't start new thread", "Resource temporarily unavailable")
 
@@ -28,8 +28,9 @@ def fmt(values, digits=5) -> str:
     return code(numbers(values, digits))
 
 
-def need(reply, what):
-    """Fail the check unless the call ran and returned."""
+def need(reply, what, situation=None):
+    """Fail the check unless the call ran and returned (the Fail carries ``situation``, what
+    the diagnosis judges, when given)."""
     if not reply.ok:
         hint = ""
         if any(text in reply.error for text in _SANDBOX_REFUSALS):
@@ -39,20 +40,22 @@ def need(reply, what):
             )
         # An exception's text is the submission's: code, where Markdown means nothing.
         error = code(reply.error) if reply.kind == "exception" else escape(reply.error)
-        raise Fail(f"{what}: {error}{hint}")
+        raise Fail(f"{what}: {error}{hint}", situation=situation)
     return reply
 
 
-def param_after(reply, name, k, what) -> np.ndarray:
-    """Parameter ``name`` as the model holds it after a call: exactly k numbers, raveled."""
+def param_after(reply, name, k, what, situation=None) -> np.ndarray:
+    """Parameter ``name`` as the model holds it after a call: exactly k numbers, raveled.
+    A failure carries ``situation`` (what the diagnosis judges) when given."""
     arr = reply.arrays.get(name)
     if arr is None:
         why = reply.values.get("param_errors", {}).get(name, "missing or not numeric")
-        raise Fail(f"{what}: `self.{name}` could not be read as numbers ({code(why)})")
+        raise Fail(f"{what}: `self.{name}` could not be read as numbers ({code(why)})",
+                   situation=situation)  # fmt: skip
     if arr.size != k:
         raise Fail(
             f"{what}: `self.{name}` holds {arr.size} numbers, expected {k} (one per cluster)",
-            diagnosis.size_mistakes(arr.size, k),
+            situation=situation,
         )
     return arr.ravel()
 
@@ -62,16 +65,22 @@ def params_after(reply, k, what) -> Params:
     return Params(**{name: param_after(reply, name, k, what) for name in PARAM_NAMES})
 
 
-def result(reply, n, k, what) -> np.ndarray:
+def estep_situation(case, got=None, right=None) -> diagnosis.Situation:
+    """An E-step case as the diagnosis sees it (``got``: the result as returned, any shape)."""
+    return diagnosis.Situation("gammas", case.params.k, got, right, case.X, case.params)
+
+
+def result(reply, n, k, what, situation=None) -> np.ndarray:
     """The E-step's returned array; fails unless it has shape (n, k)."""
     got = reply.arrays.get("result")
     if got is None:
         returned = reply.values.get("result_type", "something")
-        raise Fail(f"{what}: `estep` returned {code(returned)}, not an array of numbers")
+        raise Fail(f"{what}: `estep` returned {code(returned)}, not an array of numbers",
+                   situation=situation)  # fmt: skip
     if got.shape != (n, k):
         raise Fail(
             f"{what}: `estep` returned shape `{got.shape}`, expected (n, k) = `({n}, {k})`",
-            diagnosis.shape_mistakes(got.shape, n, k),
+            situation=situation,
         )
     return got
 
@@ -81,6 +90,17 @@ def worst_row(got, expected) -> int:
     err = np.abs(got - expected)
     err[~np.isfinite(err)] = np.inf
     return int(np.argmax(err.max(axis=1)))
+
+
+def estep_result(ctx, case):
+    """Run the student's estep on ``case``: (its reply, its (n, k) result), or a Fail that
+    carries what came back and the reference's answer, for the diagnosis."""
+    right = ctx.ref_estep(case.params, case.X)
+    reply = ctx.estep(case.params, case.X)
+    got = reply.arrays.get("result") if reply.ok else None
+    situation = estep_situation(case, got, right)
+    need(reply, case.name, situation)
+    return reply, result(reply, case.X.shape[0], case.params.k, case.name, situation)
 
 
 def worst_row_message(got, expected, X, what):
@@ -100,21 +120,22 @@ def close(got, expected) -> bool:
 
 
 def compare_estep(case, got, expected):
-    """Fail with the worst row and any recognised mistake unless ``got`` matches."""
+    """Fail with the worst row unless ``got`` matches (the diagnosis names any mistake)."""
     if close(got, expected):
         return
-    p = case.params
     raise Fail(
         worst_row_message(got, expected, case.X, case.name),
-        diagnosis.diagnose_estep(got, case.X, p.priors, p.mus, p.variances),
-        EstepValues(case.name, floats(case.X).ravel(), floats(got), floats(expected),
-                    worst_row(got, expected)),
+        situation=estep_situation(case, got, expected),
+        figure_data=EstepValues(case.name, floats(case.X).ravel(), floats(got), floats(expected),
+                                worst_row(got, expected)),
     )  # fmt: skip
 
 
-def over_cases(case_list, judge):
-    """Judge every case; fail with the first problem, how many cases failed, and the union
-    of diagnosed mistakes (and what the pattern of failing k says)."""
+def over_cases(case_list, judge, output):
+    """Judge every case; fail with a problem, how many cases failed, and the mistakes that
+    explain every failing case (diagnosis.diagnose; ``output`` is what the check judges).
+    The problem shown is the first failing case that is, on its own, evidence of a mistake
+    named (the one its advice explains), else the first failing case."""
     failures = []
     for case in case_list:
         try:
@@ -123,16 +144,14 @@ def over_cases(case_list, judge):
             failures.append((case, exc))
     if not failures:
         return
-    failed_k = {case.params.k for case, _ in failures}
-    mistakes = diagnosis.reconcile_k(
-        diagnosis.recurring([exc.mistakes for _, exc in failures]),
-        failed_k,
-        {c.params.k for c in case_list},
-    )
-    # Shown: the first failure that carries a mistake still named (its feedback explains it).
-    shown = next((exc for _, exc in failures if set(exc.mistakes) & set(mistakes)), failures[0][1])
+    situations = [exc.situation or diagnosis.Situation(output, case.params.k)
+                  for case, exc in failures]  # fmt: skip
+    mistakes = diagnosis.diagnose(situations)
+    shown = next((exc for (_, exc), s in zip(failures, situations) if diagnosis.shows(s, mistakes)),
+                 failures[0][1])  # fmt: skip
     feedback = shown.feedback
     if len(failures) > 1:
+        failed_k = {case.params.k for case, _ in failures}
         ks = ", ".join(str(k) for k in sorted(failed_k))
         feedback += f"\n\n({len(failures)} of {len(case_list)} cases failed, for k = {ks}.)"
     raise Fail(feedback, mistakes, shown.figure_data)

@@ -1,5 +1,6 @@
 """Check 1, the gate: the file imports and builds a k-cluster model."""
 
+from grader import cases
 from grader.checks.judge import K_RANGE, need, params_after
 from grader.checks.registry import Fail, check
 from grader.feedback import code
@@ -11,7 +12,7 @@ from grader.feedback import code
     points=0,
     gate=True,
     proves="`gmm1d.py` imports and `GMM1D(k)` sets `num_gaussians` and k numbers for each "
-    "parameter, k = 1..6",
+    f"parameter, {cases.K_TEXT}",
 )
 def loads(ctx):
     # Worth 0: importing proves nothing gradable; but without it no other input means anything.
@@ -29,5 +30,5 @@ def loads(ctx):
             stored = ", ".join(f"`{n}` as {code(t)}" for n, t in types.items())
     return (
         "`gmm1d.py` imports and `GMM1D(k)` builds k numbers each for `priors`, `mus` and "
-        f"`variances`, k = 1..6 (`GMM1D(3)` stores {stored})."
+        f"`variances`, {cases.K_TEXT} (`GMM1D(3)` stores {stored})."
     )

@@ -47,42 +47,42 @@ def _check_param(ctx, name):
     def judge(case):
         k = case.params.k
         reply, reference = results[id(case)]
-        reply = need(reply, case.name)
-        got = param_after(reply, name, k, f"{case.name}, after mstep")
         expected = getattr(reference, name)
+        stored = {n: reply.arrays.get(n) for n in PARAM_NAMES} if reply.ok else {}
+        situation = diagnosis.Situation(
+            name, k, stored.get(name), expected, case.X, case.params, case.gammas,
+            {n: np.ravel(v) if v is not None else None for n, v in stored.items()},
+        )  # fmt: skip
+        need(reply, case.name, situation)
+        got = param_after(reply, name, k, f"{case.name}, after mstep", situation)
         if close(got, expected):
             return
-        before = (case.params.priors, case.params.mus, case.params.variances)
-        stored_mus = reply.arrays.get("mus")
-        stored_mus = stored_mus.ravel() if stored_mus is not None and stored_mus.size == k else None
-        mutants = diagnosis.mstep_mutants(
-            case.X, case.gammas, before, ctx.ref_estep(case.params, case.X), stored_mus
-        )
-        mistakes = diagnosis.diagnose_mstep(name, got, mutants, expected)
         message = f"{case.name}, {label}:\n\n" + comparison([("expected", expected), ("got", got)])
-        stale = diagnosis.stale_clusters(got, getattr(case.params, name), expected)
-        if stale:
-            which = ", ".join(str(j) for j in stale)
-            clusters, had = ("cluster", "it had") if len(stale) == 1 else ("clusters", "they had")
+        before = getattr(case.params, name)
+        kept = np.isclose(got, before, atol=diagnosis.MATCH_ATOL, rtol=diagnosis.MATCH_RTOL)
+        kept &= ~np.isclose(got, expected, atol=diagnosis.MATCH_ATOL, rtol=diagnosis.MATCH_RTOL)
+        if np.array_equal(got, before):
+            updated = [LABELS[n] for n in PARAM_NAMES
+                       if n != name and not np.array_equal(situation.stored.get(n),
+                                                           getattr(case.params, n))]  # fmt: skip
+            message += f"\n\n(these are the {label} `mstep` was given: it stored none"
+            message += f", though it updated the {' and '.join(updated)})" if updated else ")"
+        elif kept.any() and not kept.all():
+            which = ", ".join(str(int(j) + 1) for j in np.flatnonzero(kept))
+            clusters, had = ("cluster", "it had") if kept.sum() == 1 else ("clusters", "they had")
             message += f"\n\n({clusters} {which} of {k} kept the {label} {had} before `mstep`)"
-            mistakes.append(diagnosis.CLUSTERS_NOT_UPDATED)
-        if diagnosis.stored_nothing(got, getattr(case.params, name), expected):
-            message += f"\n\n(these are the {label} `mstep` was given: it stored none)"
-            mistakes.append(diagnosis.STORED_NOTHING)
-        if name == "variances":
-            mistakes += diagnosis.variance_mistakes(got)
-        raise Fail(message, mistakes, _values(case, reply, reference, name))
+        raise Fail(message, situation=situation, figure_data=_values(case, reply, reference, name))
 
-    over_cases(ctx.cases.mstep_cases, judge)
-    return f"{label.capitalize()} match the maximum-likelihood update for k = 1..6."
+    over_cases(ctx.cases.mstep_cases, judge, name)
+    return f"{label.capitalize()} match the maximum-likelihood update for {cases.K_TEXT}."
 
 
-@check("mstep_priors", "M-step priors", points=10, proves="the new priors, k = 1..6")
+@check("mstep_priors", "M-step priors", points=10, proves=f"the new priors, {cases.K_TEXT}")
 def mstep_priors(ctx):
     return _check_param(ctx, "priors")
 
 
-@check("mstep_means", "M-step means", points=10, proves="the new means, k = 1..6")
+@check("mstep_means", "M-step means", points=10, proves=f"the new means, {cases.K_TEXT}")
 def mstep_means(ctx):
     return _check_param(ctx, "mus")
 
@@ -91,7 +91,7 @@ def mstep_means(ctx):
     "mstep_variances",
     "M-step variances",
     points=10,
-    proves="the new variances (about the new means), k = 1..6",
+    proves=f"the new variances (about the new means), {cases.K_TEXT}",
 )
 def mstep_variances(ctx):
     return _check_param(ctx, "variances")
@@ -104,18 +104,23 @@ def mstep_variances(ctx):
     # Priors alone are one line (gammas.mean(axis=0)): the means or the variances show that
     # mstep computes from X and the gammas.
     requires=("mstep_means", "mstep_variances"),
-    requires_reason="an M-step has no side effects worth points until it computes means or "
-    "variances right",
+    requires_reason="an M-step that computes nothing has no side effects worth points",
     proves="the result follows the `gammas` passed in; `X` and `gammas` are not modified",
 )
 def mstep_inputs(ctx):
     case, reply, _ = _mstep_results(ctx)[2]  # the cached call: same inputs, same answer
     first = need(reply, case.name)
     returned = first.values.get("returned_type", "NoneType")
+
+    def seen(fact):
+        return diagnosis.Situation("mstep_arguments", case.params.k, facts=frozenset([fact]))
+
     for argument, before in (("X", case.X), ("gammas", case.gammas)):
         after = first.arrays.get(f"{argument}_after")
         if after is None or after.shape != before.shape or not np.array_equal(after, before):
-            raise Fail(f"`mstep` changed its argument `{argument}`", [diagnosis.MUTATES_INPUTS])
+            raise Fail(
+                f"`mstep` changed its argument `{argument}`", situation=seen("argument_changed")
+            )
     other = cases.alternative_gammas(case)
     second = need(ctx.mstep(case.params, case.X, other), f"{case.name} (other gammas)")
     a = {name: first.arrays.get(name) for name in PARAM_NAMES}
@@ -128,14 +133,14 @@ def mstep_inputs(ctx):
         raise Fail(
             "after `mstep`, `self.priors`, `self.mus` and `self.variances` are exactly what they "
             "were before: it stored nothing",
-            [diagnosis.STORED_NOTHING],
+            situation=seen("stored_nothing"),
         )
     # Judged on whatever mstep stored (any size): the size itself is the value checks' business.
     if all(b[name] is not None and np.array_equal(a[name], b[name]) for name in a):
         raise Fail(
             "`mstep` stored the same parameters for two different `gammas`: it does not use the "
             "`gammas` it is given",
-            [diagnosis.IGNORES_GIVEN_GAMMAS],
+            situation=seen("same_for_other_gammas"),
         )
     note = "" if returned == "NoneType" else (
         f" (it returned {code(returned)}; the contract is `None`, which is not graded)"

@@ -6,7 +6,8 @@
 Order and numbering come from the order of declaration (grader/checks/__init__.py imports
 the modules in grading order); the default points and visibility are the lab's design, which
 ``grader/config.ini`` may override per check (grader/config.py validates it against this
-registry); ``requires`` says which checks must pass first for this one's points to count, and
+registry); ``requires`` says which checks must show the method computing before this one's points
+count (the rule is stated once, in :func:`evidence_of_work` and docs/grading.md), and
 ``gate`` marks a check without which no later check runs. Everything else reads the registry:
 the grading run, the handout's grading table, ``python -m grader checks`` and the tests.
 """
@@ -23,10 +24,11 @@ class Check:
     points: float  # default; config.ini may override
     visibility: str  # default; config.ini may override
     run: object  # function(ctx) -> feedback of a pass; raises Fail
-    requires: tuple = ()  # points count only once one of these checks has passed
+    requires: tuple = ()  # points count only once one of these shows the method computing
     requires_reason: str = ""  # why, for the feedback of a pass whose points wait
     gate: bool = False  # when it fails, no later check runs (their inputs would be meaningless)
     proves: str = ""  # what passing shows, for the handout's table
+    published: object = None  # a case whose answer students have (grader/cases.py)
 
 
 REGISTRY: dict = {}  # id -> Check, in grading order
@@ -42,6 +44,7 @@ def check(
     requires_reason="",
     gate=False,
     proves="",
+    published=None,
 ):
     """Register the decorated function as check ``check_id`` (see the module docstring)."""
     if visibility not in VISIBILITIES:
@@ -68,6 +71,7 @@ def check(
             requires_reason,
             gate,
             proves,
+            published,
         )
         return func
 
@@ -93,6 +97,7 @@ class Outcome:
     internal_error: bool = False
     figure_data: object = None  # numbers a figure is drawn from (grader/figure_data.py)
     unwritten: tuple = ()  # "estep"/"mstep" when the check failed on the starter's placeholder
+    withheld: bool = False  # it passed, but its points wait (checks/__init__.py, shows_work)
 
 
 @dataclass
@@ -108,8 +113,9 @@ class Fail(Exception):
     """Raised inside a check to fail it with feedback (and diagnosed mistakes, and the
     numbers a figure of the failure is drawn from)."""
 
-    def __init__(self, feedback, mistakes=(), figure_data=None):
+    def __init__(self, feedback, mistakes=(), figure_data=None, situation=None):
         super().__init__(feedback)
         self.feedback = feedback
-        self.mistakes = list(dict.fromkeys(mistakes))
+        self.mistakes = list(dict.fromkeys(mistakes))  # already diagnosed (over_cases)
         self.figure_data = figure_data
+        self.situation = situation  # what diagnosis.diagnose() judges, when not yet diagnosed

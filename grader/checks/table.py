@@ -13,7 +13,7 @@ def _condition(spec) -> str:
         return " (if this fails, no other check runs: keep the constructor working)"
     if spec.requires:
         others = " or ".join(str(number(other)) for other in spec.requires)
-        return f" (counts once check {others} passes)"
+        return f" (counts once check {others} passes or fails only by a named mistake)"
     return ""
 
 
