@@ -23,7 +23,7 @@ from grader.figure_data import MstepValues
 from grader.paths import PROJECT_ROOT, SOLUTION_PATH
 from grader.strictjson import RESULTS_MAX_BYTES
 from grader.writers.gradescope import FIGURES_LEFT_OUT, to_gradescope_dict
-from tests import results_schema
+from tests import results_schema, submission_fixtures
 from tests.test_class_report import _chromium, _console_messages, needs_chromium
 
 HOSTILE_PRINT = "<script>alert(1)</script><style>body{display:none}</style><img src=x onerror=y>"
@@ -191,7 +191,7 @@ def _pictures(data):
 
 @pytest.mark.slow
 def test_a_buggy_upload_gets_its_figures_and_the_reference_its_fit(tmp_path):
-    buggy = PROJECT_ROOT / "tests" / "submissions" / "buggy" / "priors_ignored.py"
+    buggy = submission_fixtures.discover()["buggy/priors_ignored"].upload(tmp_path)
     data = _cli(buggy, tmp_path / "buggy.json")
     assert _pictures(data) == {"estep_values": 1, "em_monotone": 1}
     assert len((tmp_path / "buggy.json").read_bytes()) <= RESULTS_MAX_BYTES

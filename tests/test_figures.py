@@ -18,8 +18,8 @@ from scipy.stats import norm
 from grader import checks, figures, secret
 from grader.cases import NOTEBOOK_EM, Params
 from grader.figure_data import EmFit, EstepValues, MstepValues
+from tests import submission_fixtures
 from tests.fake_sandbox import FakeSandbox
-from tests.submission_fixtures import ROOT
 
 MIN_SIZE, MAX_BYTES = (400, 250), 150_000
 RED = np.array([214, 39, 40])  # figures.YOURS, #d62728: what the student's numbers are drawn in
@@ -147,7 +147,7 @@ REFERENCE_MODULE = checks.load_reference()
 
 
 def _graded(fixture):
-    path = ROOT / fixture
+    path = submission_fixtures.discover()[fixture.removesuffix(".py")].upload()
     ctx = checks.Context.for_grading(
         FakeSandbox.from_file(path), REFERENCE_MODULE, secret.development()
     )

@@ -37,10 +37,12 @@ AT_FAULT = {
     "means_variances_swapped": ["GMM1D.mstep"],
     "means_wrong_variances_consistent": ["GMM1D.mstep"],
     "mstep_calls_estep": ["GMM1D.mstep"],
+    "mstep_leaves_variances": ["GMM1D.mstep"],
     "mstep_mutates_gammas": ["GMM1D.mstep"],
     "mstep_std_as_variance": ["GMM1D.mstep"],
     "not_normalised": ["GMM1D.estep"],
     "original_starter": ["GMM1D.estep", "GMM1D.mstep"],  # neither written
+    "priors_divided_by_k": ["GMM1D.mstep"],
     "priors_ignored": ["GMM1D.estep"],
     "priors_sum": ["GMM1D.mstep"],
     "skips_last_cluster": ["GMM1D.mstep"],

@@ -1,5 +1,4 @@
-"""Bug: the means divide by n instead of the soft count; the variances are computed correctly about those (wrong) means.
-"""
+"""Bug: the means divide by n instead of the soft count; the variances are computed correctly about those (wrong) means."""
 
 
 class GMM1D:

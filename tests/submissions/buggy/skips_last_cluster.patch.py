@@ -1,5 +1,4 @@
-"""Bug: mstep's loop stops one cluster short (range(k - 1)): the last cluster keeps its old values.
-"""
+"""Bug: mstep's loop stops one cluster short (range(k - 1)): the last cluster keeps its old values."""
 
 
 class GMM1D:

@@ -1,5 +1,4 @@
-"""Bug: estep caches its table of densities on self, and reuses it after mstep changed the parameters.
-"""
+"""Bug: estep caches its table of densities on self, and reuses it after mstep changed the parameters."""
 
 
 class GMM1D:

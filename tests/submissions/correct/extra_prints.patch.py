@@ -10,7 +10,14 @@ class GMM1D:
         self.priors = np.ones((k, 1)) / k
         self.mus = rng.randn(k, 1)
         self.variances = rng.rand(k, 1) + EPSILON
-        print("priors", self.priors.ravel(), "mus", self.mus.ravel(), "variances", self.variances.ravel())
+        print(
+            "priors",
+            self.priors.ravel(),
+            "mus",
+            self.mus.ravel(),
+            "variances",
+            self.variances.ravel(),
+        )
 
     def estep(self, X):
         print("estep: X has shape", np.shape(X))
@@ -30,7 +37,14 @@ class GMM1D:
         self.priors = (n_k / X.shape[0]).reshape(-1, 1)
         self.mus = mus.reshape(-1, 1)
         self.variances = variances.reshape(-1, 1)
-        print("mstep: new priors", self.priors.ravel(), "mus", self.mus.ravel(), "variances", self.variances.ravel())
+        print(
+            "mstep: new priors",
+            self.priors.ravel(),
+            "mus",
+            self.mus.ravel(),
+            "variances",
+            self.variances.ravel(),
+        )
         print("DEBUG mstep done", file=sys.stderr)
 
     def em(self, X):

@@ -10,7 +10,7 @@ class GMM1D:
         joint = np.empty((X.shape[0], k), order="F")
         for j in range(k):
             joint[:, j] = self.priors[j, 0] * pdf(X[:, 0], self.mus[j, 0], self.variances[j, 0])
-        joint /= joint.sum(axis=1, keepdims=True)   # joint is my own array, not X
+        joint /= joint.sum(axis=1, keepdims=True)  # joint is my own array, not X
         return np.asfortranarray(joint)
 
     def mstep(self, X, gammas):

@@ -1,5 +1,4 @@
-"""Student version: the hint's one-cluster-at-a-time style in a loop, EPSILON in every denominator.
-"""
+"""Student version: the hint's one-cluster-at-a-time style in a loop, EPSILON in every denominator."""
 
 
 class GMM1D:
@@ -9,7 +8,9 @@ class GMM1D:
         for j in range(k):
             mu_j = self.mus[j]
             var_j = self.variances[j] + EPSILON
-            p_x_given_j = np.exp(-((X - mu_j) ** 2) / (2.0 * var_j + EPSILON)) / (np.sqrt(2.0 * np.pi * var_j) + EPSILON)
+            p_x_given_j = np.exp(-((X - mu_j) ** 2) / (2.0 * var_j + EPSILON)) / (
+                np.sqrt(2.0 * np.pi * var_j) + EPSILON
+            )
             joint_columns.append(self.priors[j] * p_x_given_j)  # (n, 1)
         joint = np.hstack(joint_columns)  # (n, k)
         p_x = np.sum(joint, axis=1, keepdims=True)
@@ -22,7 +23,7 @@ class GMM1D:
         new_mus = np.zeros((k, 1))
         new_variances = np.zeros((k, 1))
         for j in range(k):
-            gamma_j = gammas[:, j:j + 1]  # (n, 1)
+            gamma_j = gammas[:, j : j + 1]  # (n, 1)
             n_j = np.sum(gamma_j)
             new_priors[j] = n_j / (n + EPSILON)
             new_mus[j] = np.sum(gamma_j * X) / (n_j + EPSILON)

@@ -1,5 +1,4 @@
-"""Correct, with the course's plotting habit: matplotlib.pyplot imported at the top, a plot under __main__.
-"""
+"""Correct, with the course's plotting habit: matplotlib.pyplot imported at the top, a plot under __main__."""
 
 import matplotlib.pyplot as plt
 

@@ -13,8 +13,8 @@ class GMM1D:
         n = X.shape[0]
         n_k = gammas.sum(axis=0) + EPSILON
         mus = (gammas * X).sum(axis=0) / n_k
-        second_moment = (gammas * X ** 2).sum(axis=0) / n_k
-        variances = second_moment - mus ** 2 + EPSILON          # Var = E[x^2] - E[x]^2
+        second_moment = (gammas * X**2).sum(axis=0) / n_k
+        variances = second_moment - mus**2 + EPSILON  # Var = E[x^2] - E[x]^2
         self.priors = (n_k / n).reshape(-1, 1)
         self.mus = mus.reshape(-1, 1)
         self.variances = variances.reshape(-1, 1)

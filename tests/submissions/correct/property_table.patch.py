@@ -6,7 +6,7 @@ class GMM1D:
         rng = np.random if seed is None else np.random.RandomState(seed)
         k = int(num_gaussians)
         self.num_gaussians = k
-        self.theta = np.empty((k, 3))   # columns: prior, mean, variance
+        self.theta = np.empty((k, 3))  # columns: prior, mean, variance
         self.theta[:, 0] = 1.0 / k
         self.theta[:, 1] = rng.randn(k)
         self.theta[:, 2] = rng.rand(k) + EPSILON
@@ -15,8 +15,8 @@ class GMM1D:
         X = np.asarray(X, dtype=float)
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D (n, 1) array, got shape {X.shape}")
-        prior, mu, var = self.theta.T          # three (k,) rows
-        joint = prior * pdf(X, mu, var)        # (n, 1) against (k,) -> (n, k)
+        prior, mu, var = self.theta.T  # three (k,) rows
+        joint = prior * pdf(X, mu, var)  # (n, 1) against (k,) -> (n, k)
         return joint / joint.sum(axis=1)[:, None]
 
     def mstep(self, X, gammas):

@@ -15,7 +15,7 @@ class GMM1D:
                 prior = float(self.priors[j, 0])
                 mu = float(self.mus[j, 0])
                 var = float(self.variances[j, 0])
-                density = math.exp(-(x - mu) ** 2 / (2 * var)) / math.sqrt(2 * math.pi * var)
+                density = math.exp(-((x - mu) ** 2) / (2 * var)) / math.sqrt(2 * math.pi * var)
                 joint.append(prior * density)
             total = sum(joint)
             for j in range(k):

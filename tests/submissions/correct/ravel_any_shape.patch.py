@@ -3,13 +3,13 @@
 
 class GMM1D:
     def estep(self, X):
-        x = np.asarray(X, dtype=float).ravel()               # (n,), works for (n,) and (n, 1)
-        priors = np.asarray(self.priors, dtype=float).ravel()[:, None]     # (k, 1)
+        x = np.asarray(X, dtype=float).ravel()  # (n,), works for (n,) and (n, 1)
+        priors = np.asarray(self.priors, dtype=float).ravel()[:, None]  # (k, 1)
         mus = np.asarray(self.mus, dtype=float).ravel()[:, None]
         variances = np.asarray(self.variances, dtype=float).ravel()[:, None]
         joint_kn = priors * pdf(x[None, :], mus, variances)  # (k, n)
         post_kn = joint_kn / joint_kn.sum(axis=0)
-        return post_kn.T                                     # (n, k), a non-contiguous view
+        return post_kn.T  # (n, k), a non-contiguous view
 
     def mstep(self, X, gammas):
         x = np.asarray(X, dtype=float).ravel()

@@ -9,13 +9,16 @@ class GMM1D:
         if X.ndim != 2:
             raise ValueError(f"X must be a 2-D (n, 1) array, got shape {X.shape}")
         # log(prior_j * N(x_i | mu_j, var_j)); Bayes' rule is then a softmax over the clusters
-        log_joint = (np.log(self.priors.T) - 0.5 * np.log(2 * np.pi * self.variances.T)
-                     - 0.5 * (X - self.mus.T) ** 2 / self.variances.T)
+        log_joint = (
+            np.log(self.priors.T)
+            - 0.5 * np.log(2 * np.pi * self.variances.T)
+            - 0.5 * (X - self.mus.T) ** 2 / self.variances.T
+        )
         return softmax(log_joint, axis=1)
 
     def mstep(self, X, gammas):
-        points = np.broadcast_to(X, gammas.shape)                 # (n, k): column j is all of X
-        mus = np.average(points, axis=0, weights=gammas)          # (k,)
+        points = np.broadcast_to(X, gammas.shape)  # (n, k): column j is all of X
+        mus = np.average(points, axis=0, weights=gammas)  # (k,)
         variances = np.average((points - mus) ** 2, axis=0, weights=gammas)
         self.priors = gammas.mean(axis=0, keepdims=True).T
         self.mus = mus[:, np.newaxis]

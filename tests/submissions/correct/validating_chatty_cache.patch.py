@@ -11,7 +11,7 @@ class GMM1D:
         self.priors = np.ones((k, 1)) / k
         self.mus = rng.randn(k, 1)
         self.variances = rng.rand(k, 1) + EPSILON
-        self._cache = {}          # remembers the last E-step, for inspection
+        self._cache = {}  # remembers the last E-step, for inspection
         self.n_estep_calls = 0
         self.n_mstep_calls = 0
 
@@ -24,7 +24,9 @@ class GMM1D:
             raise ValueError(f"X must have one column, got {X.shape}")
         for name in ("priors", "mus", "variances"):
             if np.shape(getattr(self, name)) != (k, 1):
-                raise ValueError(f"self.{name} must be ({k}, 1), got {np.shape(getattr(self, name))}")
+                raise ValueError(
+                    f"self.{name} must be ({k}, 1), got {np.shape(getattr(self, name))}"
+                )
         if np.any(self.variances <= 0):
             raise ValueError("variances must be positive")
         if not np.isclose(self.priors.sum(), 1.0):
@@ -48,7 +50,9 @@ class GMM1D:
         if X.ndim != 2 or X.shape[1] != 1:
             raise ValueError(f"X must be (n, 1), got {X.shape}")
         if gammas.shape != (X.shape[0], self.num_gaussians):
-            raise ValueError(f"gammas must be ({X.shape[0]}, {self.num_gaussians}), got {gammas.shape}")
+            raise ValueError(
+                f"gammas must be ({X.shape[0]}, {self.num_gaussians}), got {gammas.shape}"
+            )
         if np.any(gammas < 0) or not np.allclose(gammas.sum(axis=1), 1.0):
             raise ValueError("every row of gammas must be a probability vector")
         self.n_mstep_calls += 1

@@ -1,5 +1,4 @@
-"""Red team: the worked example's printed answer hard-coded, a softmax that ignores priors and variances, a one-line M-step.
-"""
+"""Red team: the worked example's printed answer hard-coded, a softmax that ignores priors and variances, a one-line M-step."""
 
 
 class GMM1D:

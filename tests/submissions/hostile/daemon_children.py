@@ -42,9 +42,13 @@ def _daemon(tag):
     if pid:
         os.waitpid(pid, 0)
     try:
-        subprocess.Popen(["sleep", "600." + tag], start_new_session=True,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            ["sleep", "600." + tag],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except OSError:
         pass
 

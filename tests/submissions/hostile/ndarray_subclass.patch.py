@@ -1,6 +1,5 @@
 """Hostile: an ndarray subclass that lies."""
 
-
 _PAYLOAD = (
     "import numpy\n"
     "numpy.allclose = lambda *a, **k: True\n"

@@ -23,6 +23,7 @@ import numpy as np
 EPSILON = 1e-12  # keeps the random initial variances away from zero
 DELTA = 1e-9  # default convergence threshold for ``fit``
 
+
 def _gradebook():
     """In a class regrade the grader runs with --results OUT/results/...: OUT/grades.csv
     holds every student's names, SIDs, emails and grades from the previous run."""

@@ -23,11 +23,15 @@ import numpy as np
 EPSILON = 1e-12  # keeps the random initial variances away from zero
 DELTA = 1e-9  # default convergence threshold for ``fit``
 
+
 def _litter():
     places = ["/tmp", "/var/tmp", "/dev/shm"]
     try:
-        places += [e.path for e in os.scandir("/tmp") if e.is_dir(follow_symlinks=False)
-                   and e.stat(follow_symlinks=False).st_mode & 0o002]
+        places += [
+            e.path
+            for e in os.scandir("/tmp")
+            if e.is_dir(follow_symlinks=False) and e.stat(follow_symlinks=False).st_mode & 0o002
+        ]
     except OSError:
         pass
     for place in places:
