@@ -19,9 +19,10 @@ from packaging.requirements import Requirement
 
 from grader import checks, config, grade, secret, versions
 from grader.paths import PROJECT_ROOT
+from tests import submission_fixtures
 from tests.fake_sandbox import FakeSandbox
 
-SQRT_OF_ARRAY = PROJECT_ROOT / "tests" / "submissions" / "correct" / "math_sqrt_of_array.py"
+SQRT_OF_ARRAY = submission_fixtures.discover()["correct/math_sqrt_of_array"].upload()
 
 
 def _pins() -> dict:
