@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from grader import package
-from tests.test_gradescope import STUB, make_project, write
+from tests.test_gradescope import handout_project, make_project
 
 
 def _mode(path):
@@ -54,9 +54,6 @@ def test_a_zip_written_elsewhere_is_0600_and_leaves_that_folder_alone(tmp_path, 
 
 
 def test_handout_zip_is_0600_too(tmp_path, loose_umask):
-    root = make_project(tmp_path / "proj")
-    write(root / "gmm1d.py", STUB)
-    write(root / "two_gaussian_1dgm.py", "# hint\n")
-    write(root / "HANDOUT.md", f"# Lab 3\n{package.GRADING_TABLE_MARKER} -->\n")
+    root = handout_project(tmp_path / "proj")
     out = package.build_handout(root, root / "dist" / "handout.zip")
     assert _mode(out) == 0o600 and _mode(root / "dist") == 0o700
