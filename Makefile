@@ -44,7 +44,7 @@ test-images: venv
 # The sandbox's attacks and the commands they threaten, as whoever runs this target.
 SANDBOX_TESTS = tests/test_sandbox_landlock.py tests/test_sandbox_seccomp.py \
 	tests/test_sandbox_isolation.py tests/test_sandbox_cleanup.py tests/test_sandbox_client.py \
-	tests/test_grade.py tests/test_batch.py tests/test_confinement.py
+	tests/test_sandbox_sweep.py tests/test_grade.py tests/test_batch.py tests/test_confinement.py
 test-sandbox: venv
 	$(PY) -m pytest -rs $(SANDBOX_TESTS)
 
