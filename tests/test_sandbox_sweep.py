@@ -15,8 +15,8 @@ the_worker makes them in a worker of their own); rt_sigreturn restores registers
 frame that is not there (the worker would crash: allowed, as any signal handler needs it);
 fork and vfork would, if RLIMIT_NPROC failed, run a second interpreter on shared memory
 (tests/sandbox_cases/fork.py shows them refused by that limit); x86_64's uretprobe and
-uprobe are exempt from seccomp by the kernel itself and kill the caller (:data:`UNFILTERED`). clone is made with
-CLONE_NEWUSER, which the filter refuses whatever the limits say.
+uprobe are exempt from seccomp by the kernel itself and kill the caller (:data:`UNFILTERED`).
+clone is made with CLONE_NEWUSER, which the filter refuses whatever the limits say.
 
 The calls allowed only on the worker itself are then made on another process of the same
 uid (a sleeping victim the test starts): refused with seccomp alone (Landlock off, as the
