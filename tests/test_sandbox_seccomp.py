@@ -10,7 +10,10 @@ the kernel's seccomp is missing. Run as root by ``make test`` and as an unprivil
 
 import errno
 import os
+import pathlib
+import shutil
 import socket
+import tempfile
 
 import pytest
 
@@ -123,3 +126,77 @@ def test_the_allow_list_gives_a_reason_for_every_call_and_none_of_the_forbidden(
         assert only is None or all(type(conditions) is tuple for conditions in only), name
     assert not set(NEVER) & set(seccomp.ALLOWED)
     assert set(seccomp.ENOSYS) == {"clone3"}
+
+
+# --- issue 17: what a deny-list left open, each stopped by the allow-list alone -------------
+
+
+@pytest.mark.parametrize("target", ["another-worker", "grader"])
+@RUNS
+def test_the_limits_of_another_worker_or_the_grader_cannot_be_changed(
+    tmp_path,
+    monkeypatch,
+    victim,  # noqa: F811
+    target,
+    without,
+):
+    """prlimit64 on another process of the same uid: a worker (here a sleeping stand-in)
+    given 16 MiB of address space, or the grader itself (its own limits written back, so
+    the control changes nothing). As root the grader is another uid, which stops it too."""
+    require("seccomp")
+    account = worker_account() if ROOT else None
+    if target == "grader":
+        arg, stopped_by = (os.getpid(), "RLIMIT_NOFILE", None), {"seccomp", "uid"}
+    else:
+        pid = victim(account.uid if account else None).pid
+        arg, stopped_by = (pid, "RLIMIT_AS", (16 << 20, 16 << 20)), {"seccomp"}
+    line = run_attack(tmp_path, monkeypatch, "prlimit", arg, without, account)
+    assert_attack(line, stopped_by, without)
+    _denied_with_eperm(line, without)
+
+
+@pytest.fixture
+def outside_file():
+    """A file outside the sandbox that the worker's uid owns (as root, the grading's uid):
+    only seccomp stands between it and chmod/utime, whatever Landlock says of writes."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="gmm1d-outside-", dir="/tmp"))
+    folder.chmod(0o755)
+    path = folder / "secret"
+    path.write_text("course secret")
+    path.chmod(0o600)
+    account = worker_account() if ROOT else None
+    if account:
+        os.chown(path, account.uid, account.gid)
+    yield path, account
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("kind", ["chmod", "utime"])
+@RUNS
+def test_an_outside_files_mode_and_times_cannot_be_changed(
+    tmp_path, monkeypatch, outside_file, kind, without
+):
+    require("seccomp")
+    path, account = outside_file
+    before = path.stat()
+    line = run_attack(tmp_path, monkeypatch, kind, str(path), without, account)
+    assert_attack(line, {"seccomp"}, without)
+    _denied_with_eperm(line, without)
+    if account:  # as root, close() removed every file of the grading's uid, this one too
+        return
+    after = path.stat()
+    changed = (after.st_mode, after.st_mtime) != (before.st_mode, before.st_mtime)
+    assert changed == (line == "ATTACK allowed")
+
+
+@pytest.mark.parametrize("kind", ["inotify", "memfd", "pdeathsig"])
+@RUNS
+def test_inotify_memfd_and_clearing_the_parent_death_signal_are_refused(
+    tmp_path, monkeypatch, kind, without
+):
+    """inotify on /tmp names every other grading's directory as it is made; a memfd is
+    memory outside RLIMIT_AS; a worker without its parent-death signal outlives a grader."""
+    require("seccomp")
+    line = run_attack(tmp_path, monkeypatch, kind, "/tmp", without)
+    assert_attack(line, {"seccomp"}, without)
+    _denied_with_eperm(line, without)
