@@ -16,7 +16,7 @@ import pytest
 
 from grader import paths
 from grader.sandbox import isolation
-from tests.sandbox_helpers import CASES, ROOT
+from tests.sandbox_helpers import CASES, ROOT, require
 
 pytestmark = pytest.mark.slow
 SUPPORT = isolation.kernel_support()
@@ -98,8 +98,8 @@ def test_the_red_team_submission_reads_writes_and_sends_nothing(tmp_path, tmp_pa
 def _batch(tmp_path, folder, out, env_extra=(), extra_args=()):
     env = dict(os.environ, **dict(env_extra))
     return subprocess.run(
-        [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out), "--jobs", "1",
-         *extra_args],
+        [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out),
+         *(extra_args if "--jobs" in extra_args else ("--jobs", "1", *extra_args))],
         cwd=paths.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
@@ -133,3 +133,35 @@ def test_in_a_batch_no_submission_can_change_anothers_grade(tmp_path):
     assert totals["confined"]["a_victim"] == "0"
     if not ROOT:
         assert totals["control"]["a_victim"] == "100"
+
+
+def test_in_a_batch_no_worker_can_change_another_workers_limits(tmp_path):
+    """Issue 17: a submission that, for 8 s at import, finds the other workers of its uid by
+    pid and sets their address space to 16 MiB and CPU to 1 s, graded two at a time with
+    copies of the reference: every copy still scores 100. On a normal account (all workers
+    share your uid) the control run, with seccomp off, shows the attack is real there: some
+    copy loses points. As root every worker has its own uid, which stops it too."""
+    require("seccomp")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    reference = paths.SOLUTION_PATH.read_bytes()
+    victims = ["a_victim", "c_victim", "d_victim", "e_victim", "f_victim", "g_victim"]
+    for name in victims:
+        (folder / f"{name}.py").write_bytes(reference)
+    (folder / "b_prlimit.py").write_bytes((CASES / "prlimit_others.py").read_bytes())
+    runs = [("confined", {}, ())]
+    if not ROOT:
+        runs.append(("control", {isolation.WITHOUT_VARIABLE: "seccomp"}, ("--allow-unconfined",)))
+    totals = {}
+    for run, env, args in runs:
+        out = tmp_path / run
+        proc = _batch(tmp_path, folder, out, env, ("--jobs", "2", *args))
+        assert (out / "grades.csv").exists(), proc.stderr
+        with open(out / "grades.csv", newline="") as handle:
+            totals[run] = {row["submission_id"]: row["total"] for row in csv.DictReader(handle)}
+        said = (out / "results" / "b_prlimit.json").read_text()  # what it printed at import
+        if run == "confined":
+            assert "PRLIMIT reached 0 workers" in said, said[-2000:]
+    assert all(totals["confined"][name] == "100" for name in victims), totals["confined"]
+    if not ROOT:
+        assert any(totals["control"][name] != "100" for name in victims), totals["control"]
