@@ -135,12 +135,23 @@ def test_in_a_batch_no_submission_can_change_anothers_grade(tmp_path):
         assert totals["control"]["a_victim"] == "100"
 
 
-def test_in_a_batch_no_worker_can_change_another_workers_limits(tmp_path):
-    """Issue 17: a submission that, for 8 s at import, finds the other workers of its uid by
-    pid and sets their address space to 16 MiB and CPU to 1 s, graded two at a time with
-    copies of the reference: every copy still scores 100. On a normal account (all workers
-    share your uid) the control run, with seccomp off, shows the attack is real there: some
-    copy loses points. As root every worker has its own uid, which stops it too."""
+# Issue 17's batch attacks: the upload (tests/sandbox_cases/NAME.py) and what it prints
+# when seccomp refused it.
+ATTACKERS = {
+    # finds the other workers of its uid by pid, sets their address space to 16 MiB, CPU 1 s
+    "prlimit_others": "PRLIMIT reached 0 workers",
+    # learns other gradings' private directories through inotify on /tmp, chmods gmm1d.py 0
+    "inotify_chmod": "INOTIFY refused: errno 1",
+}
+
+
+@pytest.mark.parametrize("attacker", sorted(ATTACKERS))
+def test_in_a_batch_no_upload_can_reach_another_grading(tmp_path, attacker):
+    """Issue 17: an upload that attacks, for 8 s at import, the gradings that run beside it,
+    graded two at a time with copies of the reference: every copy still scores 100. On a
+    normal account (all workers share your uid) the control run, with seccomp off, shows the
+    attack is real there: some copy loses points. As root every worker has its own uid,
+    which stops it too."""
     require("seccomp")
     folder = tmp_path / "class"
     folder.mkdir()
@@ -148,7 +159,7 @@ def test_in_a_batch_no_worker_can_change_another_workers_limits(tmp_path):
     victims = ["a_victim", "c_victim", "d_victim", "e_victim", "f_victim", "g_victim"]
     for name in victims:
         (folder / f"{name}.py").write_bytes(reference)
-    (folder / "b_prlimit.py").write_bytes((CASES / "prlimit_others.py").read_bytes())
+    (folder / "b_attacker.py").write_bytes((CASES / f"{attacker}.py").read_bytes())
     runs = [("confined", {}, ())]
     if not ROOT:
         runs.append(("control", {isolation.WITHOUT_VARIABLE: "seccomp"}, ("--allow-unconfined",)))
@@ -159,9 +170,9 @@ def test_in_a_batch_no_worker_can_change_another_workers_limits(tmp_path):
         assert (out / "grades.csv").exists(), proc.stderr
         with open(out / "grades.csv", newline="") as handle:
             totals[run] = {row["submission_id"]: row["total"] for row in csv.DictReader(handle)}
-        said = (out / "results" / "b_prlimit.json").read_text()  # what it printed at import
+        said = (out / "results" / "b_attacker.json").read_text()  # what it printed at import
         if run == "confined":
-            assert "PRLIMIT reached 0 workers" in said, said[-2000:]
+            assert ATTACKERS[attacker] in said, said[-2000:]
     assert all(totals["confined"][name] == "100" for name in victims), totals["confined"]
     if not ROOT:
         assert any(totals["control"][name] != "100" for name in victims), totals["control"]
