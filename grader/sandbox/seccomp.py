@@ -34,7 +34,8 @@ ATTR_CTL_LOG = 6  # SCMP_FLTATR_CTL_LOG: log every action but ALLOW
 ARCHES = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}  # SCMP_ARCH_* (AUDIT_ARCH_*)
 EQ, LT, MASKED_EQ = 4, 2, 7  # enum scmp_compare
 SELF = "own pid"  # stands for the worker's pid, known when it installs the filter itself
-TCGETS, TIOCGWINSZ = 0x5401, 0x5413
+TCGETS, TIOCGWINSZ, FIONCLEX, FIOCLEX = 0x5401, 0x5413, 0x5450, 0x5451
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 1030
 CLOCK_IDS = 16  # the fixed clocks; other ids name another process's CPU clock
 # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME: clone may have none
 CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000
@@ -76,7 +77,14 @@ ALLOWED = {
     "faccessat": ("access's form on aarch64", ANY),
     "faccessat2": ("glibc's faccessat tries it first", ANY),
     "getcwd": ("os.getcwd, os.path.abspath", ANY),
-    "ioctl": ("isatty (TCGETS) on every io.open, terminal size", one_of(1, TCGETS, TIOCGWINSZ)),
+    "ioctl": (
+        "isatty (TCGETS), terminal size, close-on-exec (3.10's SyntaxError report); no TIOCSTI",
+        one_of(1, TCGETS, TIOCGWINSZ, FIOCLEX, FIONCLEX),
+    ),
+    "fcntl": (
+        "close-on-exec where FIOCLEX fails, os.dup; never locks, F_SETOWN or F_SETFL",
+        one_of(1, F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_DUPFD_CLOEXEC),
+    ),
     "epoll_create1": ("a module scipy imports makes one (an fd, unusable without epoll_ctl)", ANY),
     # writes in the private directory, bounded by Landlock (and by issue 17's size bound)
     "mkdir": ("directories in the private directory (measured: hostile fixtures only)", ANY),
