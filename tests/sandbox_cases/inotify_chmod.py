@@ -1,4 +1,5 @@
-"""At import, for a few seconds, watches /tmp with inotify for other gradings' private
+"""At import, for a few seconds, watches the folder that holds its private directory
+(/tmp, or the TMPDIR of its grader) with inotify for other gradings' private
 directories and sets their gmm1d.py to mode 0 as soon as it appears, as a red team did in a
 class regrade; prints how many it reached. Its own GMM1D is the untouched stub."""
 import ctypes
@@ -11,13 +12,14 @@ import numpy as np
 IN_CREATE, IN_CLOSE_WRITE, IN_NONBLOCK = 0x100, 0x8, 0o4000
 libc = ctypes.CDLL(None, use_errno=True)
 mine = os.path.realpath(os.getcwd())
+shared = os.path.dirname(mine)
 reached, watched = set(), {}
 fd = libc.inotify_init1(IN_NONBLOCK)
 if fd < 0:
     print(f"INOTIFY refused: errno {ctypes.get_errno()}")
 else:
-    top = libc.inotify_add_watch(fd, b"/tmp", IN_CREATE)
-    watched[top] = "/tmp"
+    top = libc.inotify_add_watch(fd, shared.encode(), IN_CREATE)
+    watched[top] = shared
     until = time.monotonic() + 8
     while time.monotonic() < until:
         try:
@@ -29,7 +31,7 @@ else:
             wd, _, _, size = struct.unpack_from("iIII", events)
             name = events[16 : 16 + size].rstrip(b"\0").decode(errors="replace")
             events = events[16 + size :]
-            path = os.path.join(watched.get(wd, "/tmp"), name)
+            path = os.path.join(watched.get(wd, shared), name)
             if wd == top and name.startswith("gmm1d-sandbox-") and path != mine:
                 watched[libc.inotify_add_watch(fd, path.encode(), IN_CREATE | IN_CLOSE_WRITE)] = path
                 for _ in range(50):  # it may be written before the watch
