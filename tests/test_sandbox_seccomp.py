@@ -13,11 +13,14 @@ import os
 import pathlib
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 
 import pytest
 
-from grader.sandbox import seccomp
+from grader import paths
+from grader.sandbox import isolation, seccomp
 from tests.sandbox_helpers import (
     ROOT,
     assert_attack,
@@ -200,3 +203,32 @@ def test_inotify_memfd_and_clearing_the_parent_death_signal_are_refused(
     line = run_attack(tmp_path, monkeypatch, kind, "/tmp", without)
     assert_attack(line, {"seccomp"}, without)
     _denied_with_eperm(line, without)
+
+
+def _kernel_log():
+    try:
+        return subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def test_with_the_log_flag_a_refused_call_is_still_refused_and_named_in_the_kernel_log(
+    tmp_path, monkeypatch
+):
+    """GMM1D_SECCOMP_LOG=1: the same EPERM for the student, and for the instructor a line in
+    dmesg giving the call's number, which ``python -m grader.sandbox --syscall`` names."""
+    require("seccomp")
+    monkeypatch.setenv(isolation.SECCOMP_LOG_VARIABLE, "1")
+    line = run_attack(tmp_path, monkeypatch, "memfd", None, ("landlock",))
+    assert line == f"ATTACK denied PermissionError errno {errno.EPERM}"
+    number = seccomp.number("memfd_create")
+    named = subprocess.run(
+        [sys.executable, "-m", "grader.sandbox", "--syscall", str(number)],
+        capture_output=True, text=True, cwd=paths.PROJECT_ROOT, check=True,
+    )  # fmt: skip
+    assert named.stdout.strip() == "memfd_create"
+    if "type=1326" not in _kernel_log() and not ROOT:
+        pytest.skip(
+            "the kernel log is not readable here (dmesg needs root or kernel.dmesg_restrict=0)"
+        )
+    assert f"syscall={number} " in _kernel_log()

@@ -17,7 +17,7 @@ every system call number inside a confined worker and checks it against this tab
 
 A refused call is named in the kernel log when the grader runs with ``GMM1D_SECCOMP_LOG=1``
 (the filter's log flag: the same refusals, each also written to ``dmesg`` / the audit log as
-``type=1326 ... syscall=NNN``; ``python -m grader.sandbox.seccomp NNN`` names the number).
+``type=1326 ... syscall=NNN``; ``python -m grader.sandbox --syscall NNN`` names the number).
 
 Standard library only: the sandbox worker receives this file's source text and installs the
 filter on itself, last, just before it imports the submission.
@@ -26,7 +26,6 @@ filter on itself, last, just before it imports the submission.
 import ctypes
 import errno
 import os
-import sys
 
 LIBRARY = "libseccomp.so.2"
 ACT_ALLOW = 0x7FFF0000
@@ -262,7 +261,3 @@ def install(log=False):
         return allowed, unknown
     finally:
         lib.seccomp_release(ctx)
-
-
-if __name__ == "__main__":  # python -m grader.sandbox.seccomp NNN [ARCH]: name a number
-    print(name(int(sys.argv[1]), *sys.argv[2:3]) or f"no system call {sys.argv[1]}")
