@@ -44,8 +44,7 @@ def trace(files, python=None):
     with tempfile.TemporaryDirectory(prefix="gmm1d-seccomp-trace-") as scratch:
         logs = pathlib.Path(scratch, "logs")
         logs.mkdir()
-        os.chmod(scratch, 0o755)
-        os.chmod(logs, 0o777)  # the worker's throwaway uid writes through strace? no: root
+        os.chmod(scratch, 0o755)  # the wrapper runs as the grader (the worker drops its uid later)
         wrapper = pathlib.Path(scratch, "python")
         wrapper.write_text(WRAPPER.format(logs=logs, python=python))
         wrapper.chmod(0o755)
