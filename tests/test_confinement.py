@@ -184,3 +184,41 @@ def test_in_a_batch_no_upload_can_reach_another_grading(tmp_path, attacker):
         pytest.skip("control run skipped: beside other tests, its attack would reach their workers")
     if not ROOT:
         assert any(totals["control"][name] != "100" for name in victims), totals["control"]
+
+
+def test_in_a_batch_no_upload_can_starve_the_batch_driver(tmp_path):
+    """Issue 17: an upload that gives the batch driver (its grader's parent) 3 open files.
+    On a normal account, seccomp alone (Landlock off, so it can find the driver in /proc)
+    refuses it: every copy of the reference after it scores 100; with seccomp off too (the
+    control) the batch loses them. As root the driver is another uid (and Landlock hides
+    /proc), so only the confined run is made there."""
+    require("seccomp")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a_attacker.py").write_bytes((CASES / "prlimit_driver.py").read_bytes())
+    victims = ["b_victim", "c_victim"]
+    for name in victims:
+        (folder / f"{name}.py").write_bytes(paths.SOLUTION_PATH.read_bytes())
+    unconfined = ("--allow-unconfined",)
+    scratch = tmp_path / "tmp"  # what a starved driver leaves behind stays in this test's folder
+    scratch.mkdir()
+    runs = [("confined", {"TMPDIR": str(scratch)}, ())]
+    if not ROOT:
+        off = {"TMPDIR": str(scratch), isolation.WITHOUT_VARIABLE: "landlock"}
+        runs = [("seccomp-alone", off, unconfined)]
+        off = {"TMPDIR": str(scratch), isolation.WITHOUT_VARIABLE: "landlock,seccomp"}
+        runs.append(("control", off, unconfined))
+    totals = {}
+    for run, env, args in runs:
+        out = tmp_path / run
+        proc = _batch(tmp_path, folder, out, env, args)
+        totals[run] = {}
+        if (out / "grades.csv").exists():
+            with open(out / "grades.csv", newline="") as handle:
+                totals[run] = {r["submission_id"]: r["total"] for r in csv.DictReader(handle)}
+        if run != "control":
+            said = (out / "results" / "a_attacker.json").read_text()
+            assert "DRIVER refused" in said, (said[-2000:], proc.stderr[-2000:])
+            assert all(totals[run][name] == "100" for name in victims), (totals, proc.stderr)
+    if not ROOT:  # the driver could not even write every result: the copies lost theirs
+        assert any(totals["control"].get(name) != "100" for name in victims), totals["control"]
