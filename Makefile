@@ -45,7 +45,7 @@ test-images: venv
 SANDBOX_TESTS = tests/test_sandbox_landlock.py tests/test_sandbox_seccomp.py \
 	tests/test_sandbox_isolation.py tests/test_sandbox_cleanup.py tests/test_sandbox_client.py \
 	tests/test_sandbox_capability.py tests/test_sandbox_writes.py tests/test_reaper.py \
-	tests/test_grade.py tests/test_batch.py tests/test_confinement.py
+	tests/test_sandbox_sweep.py tests/test_grade.py tests/test_batch.py tests/test_confinement.py
 test-sandbox: venv
 	$(PY) -m pytest -rs $(SANDBOX_TESTS)
 

@@ -16,7 +16,7 @@ import pytest
 
 from grader import paths
 from grader.sandbox import isolation
-from tests.sandbox_helpers import CASES, ROOT
+from tests.sandbox_helpers import CASES, ROOT, require
 
 pytestmark = pytest.mark.slow
 SUPPORT = isolation.kernel_support()
@@ -98,8 +98,8 @@ def test_the_red_team_submission_reads_writes_and_sends_nothing(tmp_path, tmp_pa
 def _batch(tmp_path, folder, out, env_extra=(), extra_args=()):
     env = dict(os.environ, **dict(env_extra))
     return subprocess.run(
-        [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out), "--jobs", "1",
-         *extra_args],
+        [sys.executable, "-m", "grader", "batch", str(folder), "--out", str(out),
+         *(extra_args if "--jobs" in extra_args else ("--jobs", "1", *extra_args))],
         cwd=paths.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
 
@@ -133,3 +133,92 @@ def test_in_a_batch_no_submission_can_change_anothers_grade(tmp_path):
     assert totals["confined"]["a_victim"] == "0"
     if not ROOT:
         assert totals["control"]["a_victim"] == "100"
+
+
+# Issue 17's batch attacks: the upload (tests/sandbox_cases/NAME.py) and what it prints
+# when seccomp refused it.
+ATTACKERS = {
+    # finds the other workers of its uid by pid, sets their address space to 16 MiB, CPU 1 s
+    "prlimit_others": "PRLIMIT reached 0 workers",
+    # learns other gradings' private directories through inotify on /tmp, chmods gmm1d.py 0
+    "inotify_chmod": "INOTIFY refused: errno 1",
+}
+
+
+@pytest.mark.parametrize("attacker", sorted(ATTACKERS))
+def test_in_a_batch_no_upload_can_reach_another_grading(tmp_path, attacker):
+    """Issue 17: an upload that attacks, for 8 s at import, the gradings that run beside it,
+    graded two at a time with copies of the reference: every copy still scores 100. On a
+    normal account (all workers share your uid) the control run, with seccomp off, shows the
+    attack is real there: some copy loses points. As root every worker has its own uid,
+    which stops it too."""
+    require("seccomp")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    reference = paths.SOLUTION_PATH.read_bytes()
+    victims = ["a_victim", "c_victim", "d_victim", "e_victim", "f_victim", "g_victim"]
+    for name in victims:
+        (folder / f"{name}.py").write_bytes(reference)
+    (folder / "b_attacker.py").write_bytes((CASES / f"{attacker}.py").read_bytes())
+    # Private directories in a folder of this test's own, which the inotify attacker watches.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    runs = [("confined", {"TMPDIR": str(scratch)}, ())]
+    # The control's attack would also reach the workers of tests running beside this one.
+    alone = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) <= 1
+    if not ROOT and alone:
+        off = {"TMPDIR": str(scratch), isolation.WITHOUT_VARIABLE: "seccomp"}
+        runs.append(("control", off, ("--allow-unconfined",)))
+    totals = {}
+    for run, env, args in runs:
+        out = tmp_path / run
+        proc = _batch(tmp_path, folder, out, env, ("--jobs", "2", *args))
+        assert (out / "grades.csv").exists(), proc.stderr
+        with open(out / "grades.csv", newline="") as handle:
+            totals[run] = {row["submission_id"]: row["total"] for row in csv.DictReader(handle)}
+        said = (out / "results" / "b_attacker.json").read_text()  # what it printed at import
+        if run == "confined":
+            assert ATTACKERS[attacker] in said, said[-2000:]
+    assert all(totals["confined"][name] == "100" for name in victims), totals["confined"]
+    if not ROOT and not alone:
+        pytest.skip("control run skipped: beside other tests, its attack would reach their workers")
+    if not ROOT:
+        assert any(totals["control"][name] != "100" for name in victims), totals["control"]
+
+
+def test_in_a_batch_no_upload_can_starve_the_batch_driver(tmp_path):
+    """Issue 17: an upload that gives the batch driver (its grader's parent) 3 open files.
+    On a normal account, seccomp alone (Landlock off, so it can find the driver in /proc)
+    refuses it: every copy of the reference after it scores 100; with seccomp off too (the
+    control) the batch loses them. As root the driver is another uid (and Landlock hides
+    /proc), so only the confined run is made there."""
+    require("seccomp")
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a_attacker.py").write_bytes((CASES / "prlimit_driver.py").read_bytes())
+    victims = ["b_victim", "c_victim"]
+    for name in victims:
+        (folder / f"{name}.py").write_bytes(paths.SOLUTION_PATH.read_bytes())
+    unconfined = ("--allow-unconfined",)
+    scratch = tmp_path / "tmp"  # what a starved driver leaves behind stays in this test's folder
+    scratch.mkdir()
+    runs = [("confined", {"TMPDIR": str(scratch)}, ())]
+    if not ROOT:
+        off = {"TMPDIR": str(scratch), isolation.WITHOUT_VARIABLE: "landlock"}
+        runs = [("seccomp-alone", off, unconfined)]
+        off = {"TMPDIR": str(scratch), isolation.WITHOUT_VARIABLE: "landlock,seccomp"}
+        runs.append(("control", off, unconfined))
+    totals = {}
+    for run, env, args in runs:
+        out = tmp_path / run
+        proc = _batch(tmp_path, folder, out, env, args)
+        totals[run] = {}
+        if (out / "grades.csv").exists():
+            with open(out / "grades.csv", newline="") as handle:
+                totals[run] = {r["submission_id"]: r["total"] for r in csv.DictReader(handle)}
+        if run != "control":
+            said = (out / "results" / "a_attacker.json").read_text()
+            assert "DRIVER refused" in said, (said[-2000:], proc.stderr[-2000:])
+            assert all(totals[run][name] == "100" for name in victims), (totals, proc.stderr)
+    if not ROOT:  # the driver could not even write every result: the copies lost theirs
+        assert any(totals["control"].get(name) != "100" for name in victims), totals["control"]

@@ -154,7 +154,8 @@ def test_as_root_concurrent_sandboxes_cannot_signal_each_other(tmp_path, monkeyp
 def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdeathsig):
     """A grader killed from outside (the batch's timeout) leaves its worker in a session of
     its own. The worker dies with it (parent-death signal); one that cleared that signal
-    survives, and kill_workers_of() finds it by the grader's uid range."""
+    survives (seccomp off: its allow-list refuses prctl), and kill_workers_of() finds it by
+    the grader's uid range."""
     from grader.sandbox.cleanup import kill_workers_of
 
     sleeper = tmp_path / "sleeper.py"
@@ -193,6 +194,7 @@ def test_as_root_workers_of_a_killed_grader_do_not_survive(tmp_path, clears_pdea
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, isolation.WITHOUT_VARIABLE: "seccomp" if clears_pdeathsig else ""},
     )
     uids = range(
         paths.SANDBOX_UID_BASE + 64 * grader.pid, paths.SANDBOX_UID_BASE + 64 * (grader.pid + 1)

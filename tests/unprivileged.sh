@@ -29,6 +29,8 @@ fi
 
 id -u "$USER_NAME" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$USER_NAME"
 home="$(getent passwd "$USER_NAME" | cut -d: -f6)"
+# The copy holds the solution: other users (a disk-searching fixture's worker) must not read it.
+chmod 700 "$home"
 copy="$home/checkout"
 # Keep the copy's venv between runs: rebuilt only when the requirements change (make's rule).
 find "$copy" -mindepth 1 -maxdepth 1 ! -name '.venv-unprivileged' -exec rm -rf --one-file-system {} + \

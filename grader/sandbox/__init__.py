@@ -11,9 +11,9 @@ layer                  what it stops                                           m
 Landlock (kernel)      reading outside the interpreter's tree, writing         landlock.py
                        outside the private directory, other processes' /proc,
                        TCP, signals and abstract sockets beyond the sandbox
-seccomp (kernel)       every new socket, ptrace, process_vm_*, namespaces,     seccomp.py
-                       mounts, bpf, io_uring, keyrings, SysV and POSIX IPC,
-                       exec
+seccomp (kernel)       every call not on its allow-list: sockets, exec,        seccomp.py
+                       ptrace, namespaces, mounts, IPC, chmod/chown/utime,
+                       inotify, memfd, prctl; limits and signals of others
 throwaway uid (root)   files, signals, ptrace across gradings and the grader   isolation.py
 resource limits        memory, CPU, file size, open files, processes and       isolation.py
                        threads, core dumps, message queues

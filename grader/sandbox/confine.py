@@ -22,8 +22,8 @@ on a laptop) with a *plan* (grader/sandbox/isolation.py). :func:`apply` then, ir
    domain. Then the modules the plan preloads (matplotlib, when the submission mentions it).
 4. **Resource limits**: address space, CPU, file size, open files, no core dumps, no new
    processes or threads (RLIMIT_NPROC 0 for this uid), no POSIX message queue bytes.
-5. **seccomp** (grader/sandbox/seccomp.py): the deny-list, last, so the steps above can use
-   the calls it forbids.
+5. **seccomp** (grader/sandbox/seccomp.py): the allow-list, last, so the steps above can use
+   the calls it refuses (it knows the worker's pid: kill, prlimit and the like only on it).
 
 It returns a report of what is in force, which the worker sends in its "ready" frame
 (before any student code has run, so the report is still ours); the grader checks it
@@ -215,7 +215,7 @@ def apply(plan):
     _set_limits(plan)
     seccomp_started = time.perf_counter()
     if use_seccomp:
-        report["seccomp"], report["seccomp_unknown"] = seccomp.install()
+        report["seccomp"], report["seccomp_unknown"] = seccomp.install(plan.get("seccomp_log"))
     ended = time.perf_counter()
     # What the kernel layers cost this start (make bench reports the medians).
     report["seconds"] = {

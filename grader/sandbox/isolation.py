@@ -34,6 +34,9 @@ from grader.sandbox.schema import SandboxError
 
 PRIVATE_DIR_PREFIX = "gmm1d-sandbox-"
 WITHOUT_VARIABLE = "GMM1D_SANDBOX_WITHOUT"
+# Set to 1 by an instructor: every call the seccomp filter refuses is also named in the
+# kernel log (dmesg), to find what a new libc or library needs (grader/sandbox/seccomp.py).
+SECCOMP_LOG_VARIABLE = "GMM1D_SECCOMP_LOG"
 LAYERS = ("landlock", "seccomp")
 LANDLOCK_PARTS = landlock.PARTS  # part -> first ABI that has it
 # What a kernel whose Landlock predates a part leaves open (said in the log and results).
@@ -144,6 +147,7 @@ def make_plan(limits, account, support, source=b""):
         # (check_confinement) cannot disagree about what this machine offers.
         "landlock_abi": support.landlock_abi,
         "seccomp": support.seccomp,
+        "seccomp_log": os.environ.get(SECCOMP_LOG_VARIABLE, "") == "1",
         "rlimits": {
             "AS": limits.memory_mb * mb,
             "FSIZE": limits.file_bytes,
@@ -223,7 +227,7 @@ class Confinement:
     capability: str  # "" or the one capability kept (bounded by Landlock)
     landlock: tuple  # parts applied: files, network, scopes
     landlock_abi: int
-    seccomp_denied: int  # number of system calls the filter denies (0: no filter)
+    seccomp_allowed: int  # number of system calls the filter allows (0: no filter)
     off: tuple  # one line per layer not in force, saying why
     seconds: dict = field(default_factory=dict, compare=False)  # what confining cost
 
@@ -234,8 +238,8 @@ class Confinement:
             found.append("throwaway uid")
         if self.landlock:
             found.append(f"Landlock ABI {self.landlock_abi} ({', '.join(self.landlock)})")
-        if self.seccomp_denied:
-            found.append(f"seccomp ({self.seccomp_denied} calls denied)")
+        if self.seccomp_allowed:
+            found.append(f"seccomp (allow-list of {self.seccomp_allowed} calls)")
         if self.capability:
             found.append(f"{self.capability} bounded by Landlock")
         return ", ".join(found) or "no kernel confinement"
@@ -252,7 +256,7 @@ class Confinement:
             "separate_uid": self.separate_uid,
             "landlock": list(self.landlock),
             "landlock_abi": self.landlock_abi,
-            "seccomp": bool(self.seccomp_denied),
+            "seccomp": bool(self.seccomp_allowed),
             "read_capability": self.capability or None,
             "off": list(self.off),
         }
@@ -275,9 +279,9 @@ def check_confinement(report, pid, account, support) -> Confinement:
 
     if type(report) is not dict:
         refuse("it sent no confinement report")
-    uid, parts, denied = report.get("uid"), report.get("landlock"), report.get("seccomp")
+    uid, parts, allowed = report.get("uid"), report.get("landlock"), report.get("seccomp")
     capability = report.get("capability") or ""
-    if type(uid) is not int or type(denied) is not int or type(parts) is not list:
+    if type(uid) is not int or type(allowed) is not int or type(parts) is not list:
         refuse("its confinement report is malformed")
     status = proc_status(pid)
     if account is not None:
@@ -290,22 +294,25 @@ def check_confinement(report, pid, account, support) -> Confinement:
         refuse("it holds a capability (see CapEff, CapBnd... in its /proc status)")
     if parts != support.landlock_parts:
         refuse(f"Landlock parts {parts}, expected {support.landlock_parts}")
-    if support.seccomp and (denied <= 0 or status.get("Seccomp", "").strip() != "2"):
+    if support.seccomp and (allowed <= 0 or status.get("Seccomp", "").strip() != "2"):
         refuse("no seccomp filter is loaded")
-    if (parts or denied) and status.get("NoNewPrivs", "").strip() != "1":
+    if (parts or allowed) and status.get("NoNewPrivs", "").strip() != "1":
         refuse("no_new_privs is not set")
     off = []
     if not parts:
         off.append(f"Landlock: {support.landlock_why}")
     off += support.landlock_gaps()
-    if not denied:
+    if not allowed:
         off.append(f"seccomp: {support.seccomp_why}")
     unknown = report.get("seccomp_unknown", [])
     if type(unknown) is not list or not all(type(name) is str for name in unknown):
         refuse("its confinement report is malformed")
-    if unknown:  # an older libseccomp: those calls are open
+    if unknown:  # an older libseccomp: those calls stay refused, which a submission may feel
         names = ", ".join(name[:40] for name in unknown[:40])
-        off.append(f"seccomp: this libseccomp does not know {names}, so they are not filtered")
+        off.append(
+            f"seccomp: this libseccomp does not know {names}, so they are refused even "
+            "where the allow-list permits them"
+        )
     if account is None:
         off.append("separate uid: the grader is not root, so the worker runs as you")
     seconds = report.get("seconds") if type(report.get("seconds")) is dict else {}
@@ -316,7 +323,7 @@ def check_confinement(report, pid, account, support) -> Confinement:
         capability,
         tuple(parts),
         support.landlock_abi,
-        denied,
+        allowed,
         tuple(off),
         seconds,
     )

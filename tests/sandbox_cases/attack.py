@@ -1,11 +1,13 @@
 """One attack on the machine, run in estep; prints "ATTACK allowed" or "ATTACK denied ...".
 
 A template: the test replaces the ATTACK line with (kind, argument). Kinds: read, list,
-write, tcp, udp, abstract, signal, ptrace, vm_read, shm, unshare, exec.
+write, tcp, udp, abstract, signal, ptrace, vm_read, shm, unshare, exec, prlimit, inotify,
+chmod, utime, memfd, pdeathsig.
 """
 
 import ctypes
 import os
+import resource
 import signal
 import socket
 
@@ -71,6 +73,22 @@ def _attack(kind, arg):
         return _check(_libc.unshare(0x10000000))  # CLONE_NEWUSER
     if kind == "exec":
         return os.execv("/bin/true", ["true"])
+    if kind == "prlimit":  # (pid, resource name, new limits or None: its current ones)
+        pid, name, new = arg
+        number = getattr(resource, name)
+        return resource.prlimit(pid, number, new or resource.prlimit(pid, number))
+    if kind == "inotify":  # learn every name created in a shared directory
+        fd = _check(_libc.inotify_init1(0o2000000))  # IN_CLOEXEC
+        return _check(_libc.inotify_add_watch(fd, arg.encode(), 0x100))  # IN_CREATE
+    if kind == "chmod":
+        return os.chmod(arg, 0)
+    if kind == "utime":
+        return os.utime(arg, (0, 0))
+    if kind == "memfd":  # memory outside RLIMIT_AS
+        fd = os.memfd_create("flood")
+        return os.ftruncate(fd, 1 << 19)
+    if kind == "pdeathsig":  # outlive the grader
+        return _check(_libc.prctl(1, 0, 0, 0, 0))  # PR_SET_PDEATHSIG, none
     raise ValueError(kind)
 
 

@@ -7,7 +7,16 @@ import sys
 import numpy as np
 
 
+def _status(field):
+    """A line of /proc/self/status: the calls that would ask (umask, getgroups) are not on the
+    seccomp allow-list, and nothing but this probe needs them."""
+    with open("/proc/self/status") as handle:
+        return next(line.split(":", 1)[1].split() for line in handle if line.startswith(field))
+
+
 def _report():
+    with open("/proc/self/stat") as handle:
+        session = int(handle.read().rsplit(")", 1)[1].split()[3])
     limits = {
         name: resource.getrlimit(getattr(resource, name))
         for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_CORE",
@@ -21,10 +30,10 @@ def _report():
         "cwd_listing": sorted(os.listdir(".")),
         "cwd_mode": oct(os.stat(".").st_mode & 0o777),
         "cwd_on_path": any(p in ("", ".", os.getcwd()) for p in sys.path),
-        "umask": oct(os.umask(0o077)),
-        "sid_is_pid": os.getsid(0) == os.getpid(),
+        "umask": oct(int(_status("Umask:")[0], 8)),
+        "sid_is_pid": session == os.getpid(),
         "uid": os.getuid(),
-        "groups": os.getgroups(),
+        "groups": [int(group) for group in _status("Groups:")],
         "module": __name__,
     }
 
