@@ -32,7 +32,8 @@ gradebook.py (grades.csv), page.py (report.html), cli.py (the command line).
 """
 
 from grader.batch.cli import main, unconfined_refusal
-from grader.batch.jobs import JobResult, Progress, grade_command, run_batch
+from grader.batch.jobs import grade_command, run_batch
+from grader.batch.progress import JobResult, Progress
 
 __all__ = [
     "JobResult",
