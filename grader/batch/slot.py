@@ -39,15 +39,16 @@ def _serve_one(request: dict, home_fds: tuple[int, int]) -> int:
     from grader import grade
 
     argv, log = request["argv"], request["log"]
-    sys.stdout.flush()
-    sys.stderr.flush()
     # 0600, like every output of the batch: the log holds the student's feedback.
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
-        os.dup2(fd, 1)
+        os.dup2(fd, 1)  # fd level too: whatever writes to 1 or 2 directly (sys.__stderr__)
         os.dup2(fd, 2)
     finally:
         os.close(fd)
+    saved = sys.stdout, sys.stderr
+    stream = open(os.dup(1), "w", buffering=1, encoding="utf-8", errors="replace")
+    sys.stdout = sys.stderr = stream  # one stream: the table and the messages keep their order
     try:
         code = grade.main(list(argv))
     except SystemExit as exc:  # argparse, or a deliberate exit: as the command's status
@@ -58,8 +59,8 @@ def _serve_one(request: dict, home_fds: tuple[int, int]) -> int:
         traceback.print_exc()
         code = 1
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
+        stream.close()
         os.dup2(home_fds[0], 1)
         os.dup2(home_fds[1], 2)
     return int(code or 0)
