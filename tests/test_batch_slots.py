@@ -148,3 +148,25 @@ def test_a_real_slot_grades_each_upload_as_if_alone(tmp_path):
         grade_submission(folder / f"{name}.py", alone)
         written = json.loads((out / "results" / f"{name}.json").read_text())
         assert written["tests"] == json.loads(alone.read_text())["tests"], name
+
+
+def test_after_ctrl_c_no_new_slot_starts_and_the_upload_is_recorded(tmp_path, fake_slot):
+    """A slot killed by Ctrl-C looks crashed; its retry must not start a new slot."""
+    import threading
+
+    from grader.batch.export import Submission
+    from grader.batch.jobs import grade_one
+    from grader.batch.slots import SlotRunner
+
+    cmd, calls = fake_slot
+    (tmp_path / "a.py").write_text("ok")
+    for folder in ("results", "logs"):
+        (tmp_path / folder).mkdir()
+    stop = threading.Event()
+    stop.set()
+    runner = SlotRunner(lambda s, r, n: [str(s), "--results", str(r)], cmd, None, stop)
+    outcome = grade_one(Submission("a", tmp_path / "a.py"), tmp_path, 5, tmp_path, runner)
+    assert outcome.status == "failed" and "interrupted" in outcome.detail
+    assert calls() == [] and runner.started == 0
+    assert "interrupted" in json.loads((tmp_path / "results" / "a.json").read_text())[
+        "extra_data"]["batch_error"]  # fmt: skip

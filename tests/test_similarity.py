@@ -4,7 +4,9 @@
   tests/submissions/correct/, among them public implementations): never flagged;
 * ``buggy_divide_by_n`` with ``copy_exact_divide_by_n`` (byte-identical) and
   ``copy_renamed_divide_by_n`` (identifiers renamed, comments and docstrings rewritten),
-  and ``copy_exact_python_loops`` (a copy of ``indep_python_loops``): every pair flagged;
+  ``copy_exact_python_loops`` (a copy of ``indep_python_loops``) and
+  ``copy_edited_python_loops`` (the same, identifiers renamed, two statements swapped, a line
+  rewritten as a loop, a comment added): every pair flagged;
 * ``stub_*``: the stub untouched, twice, and with comments changed: never flagged, and told
   apart as unchanged stubs.
 
@@ -29,6 +31,8 @@ COPIED = {
         ("buggy_divide_by_n", "copy_renamed_divide_by_n"),
         ("copy_exact_divide_by_n", "copy_renamed_divide_by_n"),
         ("indep_python_loops", "copy_exact_python_loops"),
+        ("indep_python_loops", "copy_edited_python_loops"),
+        ("copy_exact_python_loops", "copy_edited_python_loops"),
     ]
 }
 
@@ -97,3 +101,26 @@ def test_scores_behind_the_documented_threshold(texts, monkeypatch, capsys):
             f"{independent[len(independent) // 2][0]:.3f}, highest {independent[-3:]}"
         )
     assert min(copied) >= threshold > independent[-1][0] + 0.05
+
+
+def test_scores_are_the_same_in_every_process():
+    """copydetect's own k-gram hash is Python's salted hash(): without the stable one, which
+    fingerprints winnowing keeps (and so every score) changes with PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from pathlib import Path; from grader.batch import similarity as s; s.THRESHOLD = 0; "
+        f"t = {{p.stem: p.read_text() for p in Path({str(CLASS)!r}).glob('indep_*.py')}}; "
+        "print([(p.a.id, p.b.id, p.score) for p in s.compare(t).pairs])"
+    )
+    root = Path(__file__).resolve().parent.parent
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(outputs) == 1 and "indep_" in outputs.pop()

@@ -130,10 +130,10 @@ def _grade_all(todo, out, jobs, timeout, missing_dir, make_runner, progress, out
     for sub in todo:
         tasks.put(sub)
     done: queue.Queue = queue.Queue()
-    stop = threading.Event()
+    stop = threading.Event()  # Ctrl-C: no new grading, no new slot (slots.Interrupted)
 
     def drive(number):
-        runner = make_runner(number)
+        runner = make_runner(number, stop)
         try:
             while not stop.is_set():
                 try:
@@ -189,14 +189,14 @@ def run_batch(
     # mkdtemp: mode 0700, so no sandboxed worker can read another student's extracted upload.
     scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
 
-    def make_runner(number):
+    def make_runner(number, stop):
         if command is not None:
-            return ProcessRunner(command)
+            return ProcessRunner(command, stop)
 
         def args(submission, results, note):
             return grade_args(submission, results, note, config, secret)
 
-        return SlotRunner(args, slot_cmd, scratch / f"slot-{number}.log")
+        return SlotRunner(args, slot_cmd, scratch / f"slot-{number}.log", stop)
 
     try:
         submissions = load_export(Path(source), scratch / "export")

@@ -16,6 +16,7 @@ tests/similarity_class/, see tests/test_similarity.py).
 """
 
 import csv
+import hashlib
 import io
 import logging
 from dataclasses import dataclass
@@ -56,8 +57,34 @@ class Similarity:
     skipped: dict[str, str]  # id -> why it was not compared
 
 
+def _stable_hashes(string: str, k: int):
+    """copydetect's ``hashed_kgrams`` with a hash that is the same in every process.
+
+    copydetect hashes k-grams with Python's ``hash()``, salted per process (PYTHONHASHSEED):
+    winnowing keeps each window's smallest hash, so which fingerprints are kept, and every
+    score, would change from one run to the next, and a pair near the threshold would be
+    flagged on some runs only. BLAKE2b (64 bits, signed like ``hash()``) makes them stable.
+    """
+    import numpy as np
+
+    return np.array(
+        [
+            int.from_bytes(
+                hashlib.blake2b(string[i : i + k].encode(), digest_size=8).digest(),
+                "big",
+                signed=True,
+            )
+            for i in range(len(string) - k + 1)
+        ],
+        dtype=np.int64,
+    )
+
+
 def _fingerprint(text: str, boilerplate=None):
+    import copydetect.utils
     from copydetect import CodeFingerprint
+
+    copydetect.utils.hashed_kgrams = _stable_hashes  # see _stable_hashes
 
     return CodeFingerprint(
         "upload.py", NOISE, WINDOW, boilerplate=boilerplate, fp=io.StringIO(text)

@@ -44,7 +44,13 @@ def slot_command() -> list[str]:
     return [sys.executable, "-m", "grader.batch.slot"]
 
 
-def _start(cmd, **kwargs) -> subprocess.Popen:
+class Interrupted(Exception):
+    """The batch is stopping (Ctrl-C): no new grading process may start."""
+
+
+def _start(cmd, stop=None, **kwargs) -> subprocess.Popen:
+    if stop is not None and stop.is_set():
+        raise Interrupted("the batch was interrupted")
     proc = subprocess.Popen(cmd, cwd=paths.PROJECT_ROOT, start_new_session=True, **kwargs)
     with _running_lock:
         _running.add(proc)
@@ -77,13 +83,14 @@ def kill_running() -> None:
 class ProcessRunner:
     """One process per grading: ``command(submission, results, note)`` is its command line."""
 
-    def __init__(self, command):
-        self.command = command
+    def __init__(self, command, stop=None):
+        self.command, self.stop = command, stop  # stop: a threading.Event set on Ctrl-C
 
     def grade(self, submission: Path, results: Path, note: str, log: Path, timeout: float):
         with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             proc = _start(
                 self.command(submission, results, note),
+                self.stop,
                 stdin=subprocess.DEVNULL,
                 stdout=f,  # a file: a stray grandchild holding a pipe open cannot hang us
                 stderr=subprocess.STDOUT,
@@ -111,8 +118,8 @@ class SlotRunner:
     one was killed (time-out) or died (crash).
     """
 
-    def __init__(self, args, cmd=None, slot_log: Path | None = None):
-        self.args, self.cmd = args, cmd or slot_command()
+    def __init__(self, args, cmd=None, slot_log: Path | None = None, stop=None):
+        self.args, self.cmd, self.stop = args, cmd or slot_command(), stop
         self.slot_log = slot_log
         self.proc: subprocess.Popen | None = None
         self.started = 0  # how many slot processes this runner has started
@@ -125,11 +132,15 @@ class SlotRunner:
         try:
             self.proc = _start(
                 self.cmd + ["--reply-fd", str(write_fd)],
+                self.stop,
                 stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 pass_fds=(write_fd,),
             )
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
             os.close(write_fd)
             log.close()
