@@ -49,7 +49,8 @@ def names(record: Record) -> str:
 
 
 def _who(record: Record) -> str:
-    return f"{record.id} ({names(record)})"
+    people = "; ".join(n for n in record.names if n)
+    return f"{record.id} ({people})" if people else record.id
 
 
 def students_table(stats: ClassStats, checks: list[str]) -> str:
@@ -136,9 +137,10 @@ def similarity_section(similar, stats: ClassStats, threshold: float) -> str:
         out.append('<p id="similarity" class="muted">No pair was flagged.</p>')
         return "\n".join(out)
     out.append('<div id="similarity">')
-    for pair in similar.pairs:
+    for number, pair in enumerate(similar.pairs):
+        opened = " open" if number == 0 else ""  # the strongest pair shown, the rest folded
         out.append(
-            f'<details class="pair" data-a="{_e(pair.a.id)}" data-b="{_e(pair.b.id)}" '
+            f'<details class="pair"{opened} data-a="{_e(pair.a.id)}" data-b="{_e(pair.b.id)}" '
             f'data-score="{pair.score:.4f}"><summary>{_e(pair.a.id)} and {_e(pair.b.id)}: '
             f'{pair.score * 100:.0f}% shared</summary><div class="sides">'
             f"{_side(pair.a, by_id.get(pair.a.id))}{_side(pair.b, by_id.get(pair.b.id))}"
