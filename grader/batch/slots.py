@@ -165,7 +165,7 @@ class SlotRunner:
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             self.proc.stdin.flush()
         except OSError:  # BrokenPipeError: it died between two uploads
-            return self._crashed()
+            return self._crashed(log)
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buffer:
             left = deadline - time.monotonic()
@@ -176,16 +176,18 @@ class SlotRunner:
             if ready:
                 chunk = os.read(self.replies, 4096)
                 if not chunk:
-                    return self._crashed()
+                    return self._crashed(log)
                 self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
         try:
             code = json.loads(line)["exit"]
         except (ValueError, KeyError, TypeError):
-            return self._crashed()
+            return self._crashed(log)
         return Ended(int(code))
 
-    def _crashed(self) -> Ended:
+    def _crashed(self, log: Path) -> Ended:
+        """The slot died: reap it, and add what it printed outside any grading (a failed
+        start-up, say) to this upload's log, where the failure record's tail comes from."""
         status = self.proc.poll() if self.proc is not None else None
         if status is None and self.proc is not None:
             try:
@@ -193,6 +195,13 @@ class SlotRunner:
             except subprocess.TimeoutExpired:
                 pass
         self._drop()
+        if self.slot_log is not None:
+            try:
+                tail = self.slot_log.read_bytes()[-1000:]
+                with open(log, "ab") as f:
+                    f.write(b"\n[the grading process's own output]\n" + tail)
+            except OSError:
+                pass
         how = f"exit status {status}" if status is not None else "no answer"
         return Ended(crashed=True, detail=f"the grading process died ({how})")
 
