@@ -24,6 +24,8 @@ State between gradings in one slot, checked for what an upload could influence:
   handles, and isolation's uid counter (each Sandbox takes the next of this process's 64
   uids; Sandbox.close kills every process of its uid and removes its IPC objects, and its
   files where Landlock did not confine them, before the uid can come round again);
+* no check draws from numpy's global random state (the inputs come from generators keyed per
+  grading, grader/cases.py), so no grading's draws shift the next one's;
 * stdout/stderr are pointed back at the slot's own log after each grading, so nothing one
   grading prints (or leaves buffered) lands in the next one's log.
 
