@@ -7,8 +7,8 @@
   ``copy_exact_python_loops`` (a copy of ``indep_python_loops``) and
   ``copy_edited_python_loops`` (the same, identifiers renamed, two statements swapped, a line
   rewritten as a loop, a comment added): every pair flagged;
-* ``stub_*``: the stub untouched, twice, and with comments changed: never flagged, and told
-  apart as unchanged stubs.
+* ``stub_*``: the stub untouched, twice, and with comments changed (made here from gmm1d.py,
+  so they follow the stub as it changes): never flagged, and told apart as unchanged stubs.
 
 The threshold in docs/instructors.md was chosen from the scores printed by the last test.
 """
@@ -37,9 +37,15 @@ COPIED = {
 }
 
 
+def stubs() -> dict[str, str]:
+    stub = similarity.STUB_PATH.read_text()
+    commented = "# my name: Sam Student\n" + stub.replace("\n# ", "\n#  ").replace("    ", "  ")
+    return {"stub_untouched": stub, "stub_untouched_2": stub, "stub_comments_changed": commented}
+
+
 @pytest.fixture(scope="module")
 def texts():
-    return {p.stem: p.read_text() for p in sorted(CLASS.glob("*.py"))}
+    return {p.stem: p.read_text() for p in sorted(CLASS.glob("*.py"))} | stubs()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +81,12 @@ def test_a_flagged_pair_shows_its_matching_lines_side_by_side(result):
 
 
 def test_similarity_csv_lists_the_flagged_pairs(tmp_path, texts):
-    subs = [Submission(i, CLASS / f"{i}.py") for i in texts] + [Submission("empty", None)]
+    for name, text in stubs().items():
+        (tmp_path / f"{name}.py").write_text(text)
+    subs = [
+        Submission(i, (CLASS if i in texts and not i.startswith("stub") else tmp_path) / f"{i}.py")
+        for i in texts
+    ] + [Submission("empty", None)]
     result = similarity.write_similarity(tmp_path, subs)
     with open(tmp_path / "similarity.csv", newline="") as f:
         rows = list(csv.reader(f))
@@ -112,7 +123,7 @@ def test_scores_are_the_same_in_every_process():
 
     code = (
         "from pathlib import Path; from grader.batch import similarity as s; s.THRESHOLD = 0; "
-        f"t = {{p.stem: p.read_text() for p in Path({str(CLASS)!r}).glob('indep_*.py')}}; "
+        f"t = {{p.stem: p.read_text() for p in Path({str(CLASS)!r}).glob('*.py')}}; "
         "print([(p.a.id, p.b.id, p.score) for p in s.compare(t).pairs])"
     )
     root = Path(__file__).resolve().parent.parent
