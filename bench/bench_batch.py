@@ -196,6 +196,11 @@ def compare(export: Path, work: Path) -> None:
     if PER_FILE:
         before = statistics.median(a / b for a, b in zip(times["per-file jobs 1"], times["jobs 1"]))
         print(f"  previous design (a process per file) / slots, both --jobs 1: {before:.2f}x")
+    from grader.batch import similarity
+
+    texts = {p.parent.name: p.read_text() for p in export.glob("submission_*/gmm1d.py")}
+    similar, _ = _timed(lambda: similarity.compare(texts))
+    print(f"  of which the similarity step (after grading, one process): {similar:.2f} s")
     sweep = sweep_seconds()
     if sweep is not None:
         print(
