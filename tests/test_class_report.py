@@ -15,14 +15,8 @@ import pytest
 
 from grader.batch import run_batch
 from grader.batch.page import render_report
-from grader.batch.records import (
-    CheckResult,
-    Record,
-    class_stats,
-    format_number,
-    grader_problem,
-    histogram,
-)
+from grader.batch.records import CheckResult, Record, format_number, grader_problem
+from grader.batch.stats import class_stats, histogram
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHECKS = ["loads", "estep_shape", "estep_pmf", "estep_values", "mstep_means", "em_monotone"]
@@ -185,9 +179,21 @@ class _References(HTMLParser):
         self.found, self._in_style = [], False
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.LOADING_TAGS:
+        # Allowed, and nothing else: images as PNG data URLs (loaded from the page itself), an
+        # inline script (no src; the page's CSP runs only the one whose hash it names) and
+        # links (navigation, not loading) to the batch's own files beside the page.
+        a = dict(attrs)
+        own_image = tag == "img" and (a.get("src") or "").startswith("data:image/png;base64,")
+        inline_script = tag == "script" and not any(k in self.URL_ATTRS for k in a)
+        if tag in self.LOADING_TAGS and not (own_image or inline_script):
             self.found.append(f"<{tag}>")
-        self.found += [f"{tag}[{k}]" for k, v in attrs if k in self.URL_ATTRS]
+        self.found += [
+            f"{tag}[{k}]"
+            for k, v in attrs
+            if k in self.URL_ATTRS
+            and not (own_image and k == "src")
+            and not (tag == "a" and k == "href" and re.fullmatch(r"(results|logs)/[^:/]+", v))
+        ]
         self.found += [
             f"{tag}[style]"
             for k, v in attrs
@@ -218,11 +224,15 @@ def test_report_escapes_everything_and_loads_nothing():
         "f<b>", {"tests": [], "extra_data": {"batch_error": "boom <i>"}}, names=[hostile]
     )
     page = render_report(class_stats([record, failed]), title="Class <u>")
-    assert "<img" not in page and "<script" not in page and "<b>" not in page and "<i>" not in page
+    assert "<img src=x" not in page and "<b>" not in page and "<i>" not in page
+    assert page.count("<script") == 1 and "<script>x()" not in page  # only the page's own
+    assert page.count("<img") == 1  # the histogram (a data URL), no image of a submission's
     assert "&lt;img src=x onerror=alert(1)&gt;&quot;&#x27;" in page
     assert "boom &lt;i&gt;" in page and "Class &lt;u&gt;" in page
     assert external_references(page) == []
     assert external_references('<p style="background:url(x.png)">') != []  # the detector works
+    for loads in ['<img src="x.png">', '<script src="x.js"></script>', '<a href="http://x/">']:
+        assert external_references(loads) != [], loads
 
 
 def test_mistakes_are_described_when_the_grader_knows_them():
@@ -297,7 +307,7 @@ class _Figures(HTMLParser):
             self.checks[a["data-check"]] = a
         if tag == "tr" and cls == "mistake":
             self.mistakes[a["data-mistake"]] = int(a["data-students"])
-        if tag == "rect" and cls == "bin":
+        if tag == "tr" and cls == "bin":
             self.bins.append(int(a["data-count"]))
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from grader import config, secret
 from grader.batch.export import ExportError
-from grader.batch.jobs import DEFAULT_TIMEOUT, JobResult, default_jobs, run_batch
-from grader.batch.records import Record, class_stats, format_number
+from grader.batch.jobs import DEFAULT_TIMEOUT, default_jobs, run_batch
+from grader.batch.progress import JobResult
+from grader.batch.records import Record, format_number
+from grader.batch.stats import class_stats
 from grader.sandbox import isolation
 
 DEFAULT_OUT = Path("out/batch")
@@ -20,7 +22,9 @@ DEFAULT_OUT = Path("out/batch")
 def summary(
     records: Sequence[Record], outcomes: Sequence[JobResult], out: Path, seconds: float, jobs: int
 ) -> str:
-    stats = class_stats(records)
+    stale = [o.id for o in outcomes if o.status == "stale"]
+    outcomes = [o for o in outcomes if o.status != "stale"]
+    stats = class_stats(records, stale)
     graded_now = sum(1 for o in outcomes if o.status != "skipped")
     skipped = len(outcomes) - graded_now
     lines = [
@@ -48,6 +52,7 @@ def summary(
         lines += [f"  {r.id}: {r.error}" for r in stats.errors]
     for layers, count in stats.sandboxes:
         lines.append(f"Sandbox: {layers} ({count} submission(s))")
+    lines += [f"  {r.id}: no sandbox record: {r.no_sandbox_why}" for r in stats.no_sandbox]
     for label, count in stats.inputs:
         lines.append(f"Inputs: {label} ({count} submission(s))")
     if len(stats.inputs) > 1:
@@ -60,10 +65,26 @@ def summary(
             f"WARNING: {len(stats.unconfined)} submission(s) ran without a kernel layer: "
             + "; ".join(stats.unconfined_reasons)
         )
+    if stats.stale:
+        lines.append(
+            f"Set aside in {out / 'stale'}: results of {len(stats.stale)} upload(s) no longer in "
+            f"the source: {', '.join(stats.stale)}"
+        )
+    similar = _similar_pairs(out)
+    if similar:
+        lines.append(f"Similarity: {similar} pair(s) flagged (similarity.csv, report.html)")
     lines.append(
-        f"Wrote {out / 'grades.csv'}, {out / 'report.html'} and {out / 'results'}/<id>.json"
+        f"Wrote {out / 'grades.csv'}, {out / 'canvas.csv'}, {out / 'similarity.csv'}, "
+        f"{out / 'report.html'} and {out / 'results'}/<id>.json"
     )
     return "\n".join(lines)
+
+
+def _similar_pairs(out: Path) -> int:
+    try:
+        return max(0, len((out / "similarity.csv").read_text().splitlines()) - 1)
+    except OSError:
+        return 0
 
 
 def unconfined_refusal(support, allowed) -> str:
@@ -119,6 +140,11 @@ def main(argv=None) -> int:
         "its grades (default: grader/course_secret)",
     )
     parser.add_argument(
+        "--assignment",
+        default="",
+        help="the assignment's name in canvas.csv's grade column (default: the source's name)",
+    )
+    parser.add_argument(
         "--allow-unconfined",
         action="store_true",
         help="grade on a normal account even without Landlock (student code can then read "
@@ -143,7 +169,14 @@ def main(argv=None) -> int:
     start = time.monotonic()
     try:
         records, outcomes = run_batch(
-            args.submissions, args.out, jobs, args.redo, args.timeout, args.config, args.secret
+            args.submissions,
+            args.out,
+            jobs,
+            args.redo,
+            args.timeout,
+            args.config,
+            args.secret,
+            assignment=args.assignment,
         )
     except (ExportError, OSError) as exc:  # OSError: e.g. --out names a file
         print(f"error: {exc}", file=sys.stderr)

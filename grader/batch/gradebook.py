@@ -1,5 +1,7 @@
-"""``OUT/grades.csv``: one row per submission for the gradebook, safe to open in a
-spreadsheet, readable by the instructor only.
+"""The gradebooks: ``OUT/grades.csv`` (one row per submission, every check's points) and
+``OUT/canvas.csv`` (one row per submitter, in the layout Canvas's gradebook imports; Moodle's
+grade import reads the same file, see docs/instructors.md). Both are safe to open in a
+spreadsheet and readable by the instructor only.
 """
 
 import csv
@@ -11,6 +13,9 @@ from grader.batch.records import Record, check_order, format_number
 from grader.batch.results import write_private
 
 CSV_FIXED = ["submission_id", "names", "sids", "emails", "total"]
+
+
+CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -35,3 +40,29 @@ def write_grades_csv(path: Path, records: Sequence[Record]) -> list[str]:
         writer.writerow([_cell(v) for v in text] + numbers)
     write_private(path, buffer.getvalue())
     return checks
+
+
+def canvas_rows(records: Sequence[Record], assignment: str) -> list[list[str]]:
+    """Canvas's gradebook CSV: its five identity columns, then ``<assignment> (<points>)``.
+
+    One row per submitter (a group upload gives each member its total); the Canvas ``ID`` is
+    not in an export and is left empty (Canvas matches on SIS User ID, then SIS Login ID).
+    A submission the grader failed on gets an empty grade, which the import leaves unchanged.
+    A submission without metadata gets one row named after its id, with nothing to match.
+    """
+    points = max((r.max_total for r in records if r.total is not None), default=0.0)
+    rows = [CANVAS_FIXED + [f"{assignment} ({format_number(points)})"]]
+    for r in sorted(records, key=lambda r: r.id):
+        grade = format_number(r.total)
+        people = list(zip(r.names, r.sids, r.emails)) or [(f"submission {r.id}", "", "")]
+        for name, sid, email in people:
+            rows.append([_cell(name), "", _cell(sid), _cell(email), "", grade])
+    return rows
+
+
+def write_gradebooks(out: Path, records: Sequence[Record], assignment: str) -> None:
+    """grades.csv and canvas.csv in ``out`` (mode 0600)."""
+    write_grades_csv(out / "grades.csv", records)
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(canvas_rows(records, assignment))
+    write_private(out / "canvas.csv", buffer.getvalue())

@@ -1,26 +1,24 @@
-"""Grading the submissions of a batch, each in its own ``python -m grader`` subprocess,
-``--jobs`` at a time, with a progress bar; see grader/batch/__init__.py for the isolation.
+"""Grading the submissions of a batch, ``--jobs`` at a time, each job slot a long-lived
+grading process (grader/batch/slot.py, driven by grader/batch/slots.py) fed one upload at a
+time; see grader/batch/__init__.py for the isolation.
 """
 
-import functools
 import os
-import signal
-import subprocess
+import queue
 import sys
 import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
 from grader import paths
-from grader.batch.export import ExportError, Submission, load_export
-from grader.batch.gradebook import write_grades_csv
+from grader.batch.export import Submission, load_export
+from grader.batch.gradebook import write_gradebooks
+from grader.batch.outputs import make_private_out, set_aside_stale
 from grader.batch.page import render_report
-from grader.batch.records import Record, class_stats, format_number, grader_problem
+from grader.batch.progress import JobResult, Progress
+from grader.batch.records import Record, format_number, grader_problem
 from grader.batch.results import (
     LOG_TAIL_CHARS,
     failure_results,
@@ -30,65 +28,32 @@ from grader.batch.results import (
     write_failure,
     write_private,
 )
-from grader.sandbox.cleanup import kill_workers_of, remove_tree
+from grader.batch.similarity import write_similarity
+from grader.batch.slots import ProcessRunner, SlotRunner, kill_running
+from grader.batch.stats import class_stats
+from grader.sandbox.cleanup import remove_tree
 
 DEFAULT_TIMEOUT = 600.0  # per submission; the grader's own budget is far lower (grader/config.ini)
 
 
-def grade_command(
-    submission: Path,
-    results: Path,
-    note: str = "",
-    config: Path | None = None,
-    secret: Path | None = None,
-) -> list[str]:
-    """The single-grade command line (``make grade`` runs the same), plus the note saying
+def grade_args(submission, results, note="", config=None, secret=None) -> list[str]:
+    """The single-grade command's arguments (``python -m grader ARGS``), plus the note saying
     which file of the upload was graded, as the Gradescope flow gives it."""
-    cmd = [sys.executable, "-m", "grader", str(submission), "--results", str(results)]
+    args = [str(submission), "--results", str(results)]
     if not Path(submission).is_file():  # nothing gradable: graded as Gradescope grades it
-        cmd.append("--nothing-uploaded")
+        args.append("--nothing-uploaded")
     if note:
-        cmd.append(f"--note={note}")  # one argument, even if the text starts with "-"
+        args.append(f"--note={note}")  # one argument, even if the text starts with "-"
     if config is not None:
-        cmd.append(f"--config={config}")
+        args.append(f"--config={config}")
     if secret is not None:
-        cmd.append(f"--secret={secret}")  # a path: the secret itself is never on a command line
-    return cmd
+        args.append(f"--secret={secret}")  # a path: the secret itself is never on a command line
+    return args
 
 
-@dataclass
-class JobResult:
-    id: str
-    status: str  # "graded" | "skipped" | "failed"
-    seconds: float = 0.0
-    detail: str = ""
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Kill a grader subprocess, its process group, and its sandbox workers (which run in
-    sessions of their own, under uids derived from the grader's pid; root only)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.kill()
-    except OSError:
-        pass
-    kill_workers_of(proc.pid)
-
-
-_running = set()  # grader subprocesses in flight, so an interrupted batch can kill them
-
-
-_running_lock = threading.Lock()
-
-
-def _kill_running() -> None:
-    with _running_lock:
-        procs = list(_running)
-    for proc in procs:
-        _kill_group(proc)
+def grade_command(submission, results, note="", config=None, secret=None) -> list[str]:
+    """The single-grade command line (``make grade`` runs the same)."""
+    return [sys.executable, "-m", "grader"] + grade_args(submission, results, note, config, secret)
 
 
 def _tail(path: Path) -> str:
@@ -101,19 +66,13 @@ def _tail(path: Path) -> str:
         return ""
 
 
-def grade_one(
-    sub: Submission,
-    out: Path,
-    timeout: float,
-    missing_dir: Path,
-    command: Callable[..., list[str]] = grade_command,
-) -> JobResult:
-    """Grade ``sub`` in its own subprocess; always leaves ``out/results/<id>.json``.
+def grade_one(sub: Submission, out: Path, timeout: float, missing_dir: Path, runner) -> JobResult:
+    """Grade ``sub`` with ``runner``; always leaves ``out/results/<id>.json``.
 
     Whatever goes wrong (a grader that cannot start, a file the submission's code locked,
     a bug of ours), it is this submission's failure only: recorded, never raised."""
     try:
-        return _grade_one(sub, out, timeout, missing_dir, command)
+        return _grade_one(sub, out, timeout, missing_dir, runner)
     except Exception as exc:  # noqa: BLE001 - one submission's failure must not end the batch
         reason = f"the batch could not grade it ({type(exc).__name__}: {exc})"
         detail = traceback.format_exc()[-LOG_TAIL_CHARS:]
@@ -124,102 +83,41 @@ def grade_one(
         return JobResult(sub.id, "failed", 0.0, reason)
 
 
-def _grade_one(sub, out, timeout, missing_dir, command) -> JobResult:
-    results_dir, logs_dir = out / "results", out / "logs"
-    target = results_dir / f"{sub.id}.json"
-    partial = results_dir / f".{sub.id}.partial.json"
-    log = logs_dir / f"{sub.id}.txt"
+def _grade_one(sub, out, timeout, missing_dir, runner) -> JobResult:
+    target = out / "results" / f"{sub.id}.json"
+    partial = out / "results" / f".{sub.id}.partial.json"
+    log = out / "logs" / f"{sub.id}.txt"
     partial.unlink(missing_ok=True)
     # Nothing gradable: hand the grader a path that certainly does not exist (never a stray link
-    # left in the folder) and --nothing-uploaded (grade_command), so it reports the missing file
+    # left in the folder) and --nothing-uploaded (grade_args), so it reports the missing file
     # exactly as the Gradescope flow would.
     submission = (
         sub.path if sub.path is not None else missing_dir / sub.id / paths.SUBMISSION_FILENAME
     )
     start = time.monotonic()
-    reason = ""
-    # 0600, like every output of the batch: the log holds the student's feedback.
-    with os.fdopen(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as log_file:
-        proc = subprocess.Popen(
-            command(submission, partial, sub.note),
-            cwd=paths.PROJECT_ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        with _running_lock:
-            _running.add(proc)
-        try:
-            returncode = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.wait()
-            returncode = None
-            reason = f"timed out after {format_number(timeout)} s"
-        finally:
-            if proc.poll() is None:  # interrupted (Ctrl-C): leave no grader behind
-                _kill_group(proc)
-                proc.wait()
-            with _running_lock:
-                _running.discard(proc)
+    for _attempt in (1, 2):  # a slot that crashed is replaced and the upload retried once
+        partial.unlink(missing_ok=True)
+        ended = runner.grade(submission, partial, sub.note, log, timeout)
+        if not ended.crashed:
+            break
     seconds = time.monotonic() - start
-    if returncode is not None:
-        _kill_group(proc)  # the grader has exited: anything it left running in its group goes too
-    results = load_results(partial) if not reason and returncode == 0 else None
+    results = load_results(partial) if ended.code == 0 else None
     if results is not None:
         os.chmod(partial, 0o600)  # the grader writes results.json 0644, as for Gradescope
         os.replace(partial, target)  # kept as the grader wrote it, even when it is not a grade
         problem = grader_problem(results)
         return JobResult(sub.id, "failed" if problem else "graded", seconds, problem)
-    if not reason:
-        reason = (
-            f"the grader exited with code {returncode}"
-            if returncode
-            else "the grader wrote no valid results file"
-        )
+    if ended.timed_out:
+        reason = f"timed out after {format_number(timeout)} s"
+    elif ended.crashed:
+        reason = f"{ended.detail}, twice (once retried in a new process)"
+    elif ended.code:
+        reason = f"the grader exited with code {ended.code}"
+    else:
+        reason = "the grader wrote no valid results file"
     partial.unlink(missing_ok=True)
     write_failure(target, reason, seconds, _tail(log))
     return JobResult(sub.id, "failed", seconds, reason)
-
-
-class Progress:
-    """``[#####.....] 12/40 graded (3 skipped)`` on a terminal; else one line per submission."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, skipped: int, stream=None):
-        self.stream = stream if stream is not None else sys.stderr
-        self.total, self.skipped, self.done = total, skipped, skipped
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        if self.tty:
-            self._draw()
-        elif skipped:
-            self._line(f"{skipped} already graded, skipped (--redo regrades them)")
-
-    def _line(self, text):
-        print(text, file=self.stream, flush=True)
-
-    def _draw(self):
-        filled = self.WIDTH * self.done // self.total if self.total else self.WIDTH
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {self.done}/{self.total} graded ({self.skipped} skipped)")
-        self.stream.flush()
-
-    def update(self, outcome: JobResult):
-        self.done += 1
-        if self.tty:
-            if outcome.status == "failed":
-                self.stream.write(f"\r\x1b[K{outcome.id}: grader failed ({outcome.detail})\n")
-            self._draw()
-        else:
-            what = "graded" if outcome.status == "graded" else f"GRADER FAILED: {outcome.detail}"
-            self._line(f"[{self.done}/{self.total}] {outcome.id}: {what} ({outcome.seconds:.1f} s)")
-
-    def close(self):
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def default_jobs() -> int:
@@ -227,6 +125,45 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _grade_all(todo, out, jobs, timeout, missing_dir, make_runner, progress, outcomes):
+    """``jobs`` threads, each driving one runner (one slot process), take the uploads in
+    order; the main thread records outcomes as they come."""
+    tasks: queue.Queue = queue.Queue()
+    for sub in todo:
+        tasks.put(sub)
+    done: queue.Queue = queue.Queue()
+    stop = threading.Event()  # Ctrl-C: no new grading, no new slot (slots.Interrupted)
+
+    def drive(number):
+        runner = make_runner(number, stop)
+        try:
+            while not stop.is_set():
+                try:
+                    sub = tasks.get_nowait()
+                except queue.Empty:
+                    return
+                done.put(grade_one(sub, out, timeout, missing_dir, runner))
+        finally:
+            runner.close()
+
+    threads = [threading.Thread(target=drive, args=(n,), daemon=True) for n in range(jobs)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in todo:
+            outcome = done.get()
+            outcomes.append(outcome)
+            progress.update(outcome)
+    except BaseException:  # Ctrl-C: stop queued gradings, kill the running ones, then leave
+        stop.set()
+        kill_running()
+        raise
+    finally:
+        for thread in threads:
+            thread.join()
+        progress.close()
 
 
 def run_batch(
@@ -237,48 +174,59 @@ def run_batch(
     timeout: float = DEFAULT_TIMEOUT,
     config: Path | None = None,
     secret: Path | None = None,
-    command: Callable[..., list[str]] | None = None,
+    command=None,
     progress_stream=None,
+    slot_cmd: list[str] | None = None,
+    assignment: str = "",
 ):
-    """Grade every submission in ``source`` into ``out``; returns (records, outcomes).
+    """Grade every submission in ``source`` into ``out``; returns (records, outcomes), the
+    outcomes ending with one of status "stale" per earlier result set aside (outputs.py).
 
     ``config``: a grading config for the grader (default grader/config.ini); ``secret``: the
-    course secret's file (default grader/course_secret). ``command(file, results, note)``
-    builds the per-submission command line; tests substitute a stand-in.
+    course secret's file (default grader/course_secret). By default each job slot is a
+    long-lived grading process; ``command(file, results, note)`` instead grades each upload in
+    a process of its own (tests' stand-ins; the bench), ``slot_cmd`` starts a stand-in slot.
     """
-    if command is None:
-        command = functools.partial(grade_command, config=config, secret=secret)
     out = Path(out)
     jobs = jobs or default_jobs()
     make_private_out(out)
     # mkdtemp: mode 0700, so no sandboxed worker can read another student's extracted upload.
     scratch = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+
+    def make_runner(number, stop):
+        if command is not None:
+            return ProcessRunner(command, stop)
+
+        def args(submission, results, note):
+            return grade_args(submission, results, note, config, secret)
+
+        return SlotRunner(args, slot_cmd, scratch / f"slot-{number}.log", stop)
+
     try:
         submissions = load_export(Path(source), scratch / "export")
-        missing_dir = scratch / "missing"
+        stale = set_aside_stale(out, {s.id for s in submissions})
         previous = {s.id: load_results(out / "results" / f"{s.id}.json") for s in submissions}
         todo = [s for s in submissions if redo or not is_graded(previous[s.id])]
         todo.sort(key=lambda s: -previous_seconds(previous[s.id]))
         todo_ids = {s.id for s in todo}
         outcomes = [JobResult(s.id, "skipped") for s in submissions if s.id not in todo_ids]
         progress = Progress(len(submissions), len(outcomes), progress_stream)
-        pool = ThreadPoolExecutor(max_workers=jobs)
-        try:
-            futures = [pool.submit(grade_one, s, out, timeout, missing_dir, command) for s in todo]
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcomes.append(outcome)
-                progress.update(outcome)
-        except BaseException:  # Ctrl-C: stop queued gradings, kill the running ones, then leave
-            pool.shutdown(wait=False, cancel_futures=True)
-            _kill_running()
-            raise
-        finally:
-            pool.shutdown(wait=True)
-            progress.close()
+        _grade_all(todo, out, jobs, timeout, scratch / "missing", make_runner, progress, outcomes)
+        similar = write_similarity(out, submissions)  # reads the uploads: before they go
     finally:
         remove_tree(scratch)  # the extracted uploads: any tree a student's zip could hold
+    records = _records(submissions, out)
+    for record in records:
+        record.stub = record.id in similar.stubs
+    write_gradebooks(out, records, assignment or Path(source).stem)
+    stats = class_stats(records, stale)
+    title = f"Class regrade: {Path(source).name}"
+    write_private(out / "report.html", render_report(stats, title, similar))
+    # Results set aside (outputs.py) are reported as outcomes of their own, after the rest.
+    return records, outcomes + [JobResult(i, "stale", 0.0, "moved to stale/") for i in stale]
 
+
+def _records(submissions, out: Path) -> list[Record]:
     records = []
     for sub in submissions:
         results = load_results(out / "results" / f"{sub.id}.json")
@@ -293,23 +241,4 @@ def run_batch(
                 emails=[s.email for s in sub.submitters],
             )
         )
-    write_grades_csv(out / "grades.csv", records)
-    stats = class_stats(records)
-    write_private(out / "report.html", render_report(stats, f"Class regrade: {Path(source).name}"))
-    return records, outcomes
-
-
-def make_private_out(out: Path) -> None:
-    """OUT and its results/ and logs/ folders, mode 0700: names, SIDs, emails and every
-    student's feedback are for the instructor only (and, as root, out of every sandbox uid's
-    reach). OUT must be a folder of the instructor's own, never a shared one such as /tmp."""
-    out.mkdir(parents=True, exist_ok=True)
-    info = out.stat()
-    if info.st_uid != os.geteuid() or info.st_mode & 0o002:
-        raise ExportError(
-            f"--out {out} is not a folder of your own (it is shared or someone else's): "
-            "choose a new folder, e.g. out/batch"
-        )
-    for folder in (out, out / "results", out / "logs"):
-        folder.mkdir(exist_ok=True)
-        os.chmod(folder, 0o700)
+    return records

@@ -1,15 +1,22 @@
-"""``OUT/report.html``: where the class struggled, as one self-contained page.
+"""``OUT/report.html``: where the class struggled and who got what, as one self-contained page.
 
-The page loads nothing: inline CSS, inline SVG, no script, no external URL, so it opens
-offline and from a mail attachment. Every string that comes from a submission or from the
-export's metadata (names, ids, grader output) is HTML-escaped before it is written. The
+The page loads nothing: inline CSS, one inline script (allowed by its hash in the page's
+Content-Security-Policy, see page_students.py), images as data URLs, no external URL, so it
+opens offline and from a mail attachment. Every string that comes from a submission or from
+the export's metadata (names, ids, grader output) is HTML-escaped before it is written. The
 figures are also written as ``data-*`` attributes so a test (or a script) can read them back
-from the rendered page.
+from the rendered page. Sections: the summary, the histogram (page_charts.py), the checks, the
+mistakes and who made them, every submission (page_students.py), similarity, timing, then
+the sandbox and the software versions.
 """
 
 import html
 
-from grader.batch.records import ClassStats, Record, format_number
+from grader.batch import page_students
+from grader.batch.page_charts import histogram_html
+from grader.batch.page_students import mistakes_table, names, similarity_section, students_table
+from grader.batch.records import format_number
+from grader.batch.stats import ClassStats
 
 
 def _mistake_descriptions() -> dict[str, str]:
@@ -39,58 +46,40 @@ th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:now
 .bar span{display:block;height:100%;background:#3b6fd8;border-radius:3px}
 .bar.low span{background:#d8613b}
 .warn{background:#fff4e5;border:1px solid #f0c080;border-radius:6px;padding:.6em 1em}
-svg text{font:12px system-ui,sans-serif;fill:#334}
 .muted{color:#667}
+td.fail{color:#b3261e;font-weight:600}
+.wide{overflow-x:auto}
+#students th{cursor:pointer}
+#students th[aria-sort=ascending]::after{content:" ▲"}
+#students th[aria-sort=descending]::after{content:" ▼"}
+.sides{display:flex;gap:1em}
+.side{flex:1;min-width:0}
+.side pre{font-size:12px;overflow-x:auto;background:#f7f8fb;padding:.4em}
+.side pre span{display:block}
+.side .hit{background:#fff1a8}
+.side .ln{color:#99a}
+.gap{color:#99a}
+img{max-width:100%}
 """
 
 
-def _histogram_svg(stats: ClassStats) -> str:
-    width, height, left, bottom, top = 720, 240, 40, 40, 16
-    bins = stats.histogram
-    biggest = max((count for _, _, count in bins), default=0) or 1
-    bar_w = (width - left - 10) / len(bins)
-    plot_h = height - bottom - top
-    parts = [
-        '<svg id="histogram" role="img" aria-label="Score histogram" '
-        f'width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">'
-    ]
-    parts.append(
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" '
-        'stroke="#889"/>'
+def _versions(stats: ClassStats) -> str:
+    """The software each grading ran with (extra_data.versions), when the grader records it."""
+    seen: dict[str, int] = {}
+    for record in stats.records:
+        if record.versions:
+            text = ", ".join(f"{k} {v}" for k, v in sorted(record.versions.items()))
+            seen[text] = seen.get(text, 0) + 1
+    if not seen:
+        return ""
+    items = "".join(
+        f'<li class="versions" data-count="{n}">{_e(text)}: {n} submission(s)</li>'
+        for text, n in sorted(seen.items(), key=lambda kv: -kv[1])
     )
-    for i, (low, high, count) in enumerate(bins):
-        h = plot_h * count / biggest
-        x = left + i * bar_w
-        y = height - bottom - h
-        label = f"{format_number(low)}–{format_number(high)}"
-        parts.append(
-            f'<rect class="bin" data-low="{format_number(low)}" data-high="{format_number(high)}" '
-            f'data-count="{count}" x="{x + 2:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" '
-            f'height="{h:.1f}" fill="#3b6fd8">'
-            f"<title>{_e(label)}: {count}</title></rect>"
-        )
-        if count:
-            parts.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{count}</text>'
-            )
-        parts.append(
-            f'<text x="{x + bar_w / 2:.1f}" y="{height - bottom + 15}" text-anchor="middle">'
-            f"{_e(label)}</text>"
-        )
-    parts.append(
-        f'<text x="{left + (width - left) / 2:.1f}" y="{height - 6}" text-anchor="middle">score '
-        f"(of {_e(format_number(stats.max_total))})</text>"
-    )
-    parts.append("</svg>")
-    return "".join(parts)
+    return f'<h2>Software</h2><ul id="versions">{items}</ul>'
 
 
-def _names(record: Record) -> str:
-    return "; ".join(n for n in record.names if n) or "—"
-
-
-def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
+def render_report(stats: ClassStats, title: str = "Class regrade", similar=None) -> str:
     """The whole page as a string (UTF-8 when written)."""
     descriptions = _mistake_descriptions()
     out = [
@@ -98,7 +87,7 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         # no network even if a future edit slips in a URL: the page may only use itself
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">",
+        f"style-src 'unsafe-inline'; img-src data:; script-src '{page_students.SCRIPT_HASH}'\">",
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
     ]
@@ -133,27 +122,18 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
         for record in stats.errors:
             out.append(
                 f'<li class="grader-error" data-id="{_e(record.id)}">{_e(record.id)} '
-                f"({_e(_names(record))}): {_e(record.error)}</li>"
+                f"({_e(names(record))}): {_e(record.error)}</li>"
             )
         out.append("</ul></div>")
-
-    out.append('<h2>Sandbox</h2><ul id="sandbox">')
-    for layers, count in stats.sandboxes:
+    if stats.stale:
         out.append(
-            f'<li class="sandbox" data-count="{count}">{_e(layers)}: {count} submission(s)</li>'
-        )
-    out.append("</ul>")
-    if stats.unconfined:
-        out.append(
-            f'<p class="warn" id="unconfined">{len(stats.unconfined)} submission(s) ran without '
-            f"a kernel layer this grader uses: {_e('; '.join(stats.unconfined_reasons))}"
-            "</p>"
+            f'<p class="warn" id="stale">{len(stats.stale)} earlier result(s) of uploads no '
+            "longer in this export were moved to <code>stale/</code> and are not counted: "
+            f"{_e(', '.join(stats.stale))}</p>"
         )
 
     out.append("<h2>Score histogram</h2>")
-    out.append(
-        _histogram_svg(stats) if stats.graded else '<p class="muted">No graded submissions.</p>'
-    )
+    out.append(histogram_html(stats))
 
     out.append("<h2>Checks</h2>")
     out.append(
@@ -177,21 +157,16 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
     out.append("</tbody></table>")
 
     out.append("<h2>Common mistakes the grader diagnosed</h2>")
-    if stats.mistakes:
-        out.append(
-            '<table id="mistakes"><thead><tr><th>mistake</th><th class="num">students</th>'
-            "<th>what it means</th>"
-            "</tr></thead><tbody>"
-        )
-        for key, count in stats.mistakes:
-            out.append(
-                f'<tr class="mistake" data-mistake="{_e(key)}" data-students="{count}">'
-                f'<td><code>{_e(key)}</code></td><td class="num">{count}</td>'
-                f"<td>{_e(descriptions.get(key, key))}</td></tr>"
-            )
-        out.append("</tbody></table>")
-    else:
-        out.append('<p class="muted" id="mistakes">No common mistake was diagnosed.</p>')
+    out.append(mistakes_table(stats, descriptions))
+
+    out.append("<h2>Every submission</h2>")
+    out.append(students_table(stats, [c.check for c in stats.checks]))
+
+    if similar is not None:
+        from grader.batch.similarity import THRESHOLD
+
+        out.append("<h2>Similar uploads</h2>")
+        out.append(similarity_section(similar, stats, THRESHOLD))
 
     out.append("<h2>Slowest submissions</h2>")
     out.append(
@@ -204,13 +179,37 @@ def render_report(stats: ClassStats, title: str = "Class regrade") -> str:
         out.append(
             f'<tr class="slow" data-id="{_e(record.id)}" '
             f'data-seconds="{format_number(record.seconds)}">'
-            f"<td>{_e(record.id)}</td><td>{_e(_names(record))}</td>"
+            f"<td>{_e(record.id)}</td><td>{_e(names(record))}</td>"
             f'<td class="num">{record.seconds:.1f} s</td><td class="num">{_e(total)}</td></tr>'
         )
     out.append("</tbody></table>")
+    out.append('<h2>Sandbox</h2><ul id="sandbox">')
+    for layers, count in stats.sandboxes:
+        out.append(
+            f'<li class="sandbox" data-count="{count}">{_e(layers)}: {count} submission(s)</li>'
+        )
+    out.append("</ul>")
+    if stats.no_sandbox:
+        out.append('<ul id="no-sandbox">')
+        for record in stats.no_sandbox:
+            out.append(
+                f'<li data-id="{_e(record.id)}">{_e(record.id)}: no sandbox record: '
+                f"{_e(record.no_sandbox_why)}</li>"
+            )
+        out.append("</ul>")
+    if stats.unconfined:
+        out.append(
+            f'<p class="warn" id="unconfined">{len(stats.unconfined)} submission(s) ran without '
+            f"a kernel layer this grader uses: {_e('; '.join(stats.unconfined_reasons))}"
+            "</p>"
+        )
+
+    out.append(_versions(stats))
     out.append(
         f'<p class="muted">{len(stats.records)} submission(s); per-submission results are in '
-        "<code>results/</code>, grades in <code>grades.csv</code>.</p>"
+        "<code>results/</code>, grades in <code>grades.csv</code> and <code>canvas.csv</code>."
+        "</p>"
     )
+    out.append(f"<script>{page_students.SCRIPT}</script>")
     out.append("</body></html>\n")
     return "\n".join(out)

@@ -1,18 +1,16 @@
-"""Per-submission records and the class statistics: one results.json reduced to what
-the class view needs (:class:`Record`), and the figures shown both in the terminal summary
-and in report.html (:func:`class_stats`).
+"""Per-submission records: one results.json reduced to what the class view needs
+(:class:`Record`); the class's figures are in grader/batch/stats.py.
 """
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from grader.strictjson import finite
 
-HISTOGRAM_BINS = 10
+# What a graded record is, for the histogram (the order in which the page stacks them).
+CATEGORIES = ("graded", "unchanged stub", "did not load", "nothing uploaded")
 
-
-SLOWEST_SHOWN = 5
+NO_FILE_WHY = "no gmm1d.py in the upload"
 
 
 def format_number(value) -> str:
@@ -76,6 +74,28 @@ class Record:
     sandbox: str = ""  # the layers its worker ran under (extra_data.sandbox.layers)
     sandbox_off: tuple[str, ...] = ()  # kernel layers that were not in force, and why
     inputs: str = ""  # which secret keyed its generated inputs (extra_data.inputs)
+    uploaded: bool = True  # False when the upload held no file to grade
+    versions: dict[str, str] = field(default_factory=dict)  # extra_data.versions, if any
+    stub: bool = False  # the upload is the stub with only comments or layout changed (set later)
+
+    @property
+    def category(self) -> str:
+        """One of CATEGORIES, for a graded record."""
+        if not self.uploaded:
+            return "nothing uploaded"
+        if self.stub:
+            return "unchanged stub"
+        loads = self.checks.get("loads")
+        return "did not load" if loads is not None and not loads.passed else "graded"
+
+    @property
+    def no_sandbox_why(self) -> str:
+        """Why no sandbox is recorded for it ("" when one is)."""
+        if self.sandbox:
+            return ""
+        if not self.uploaded:
+            return NO_FILE_WHY
+        return self.error or "its results do not record one"
 
     @classmethod
     def from_results(cls, sub_id, results: dict, names=(), sids=(), emails=()) -> "Record":
@@ -91,6 +111,9 @@ class Record:
             record.sandbox_off = tuple(o for o in off if not o.startswith("separate uid"))
         if isinstance(extra.get("inputs"), str):
             record.inputs = extra["inputs"]
+        record.uploaded = not ("submission" in extra and extra["submission"] is None)
+        versions = extra.get("versions") if isinstance(extra.get("versions"), dict) else {}
+        record.versions = {str(k): str(v) for k, v in versions.items() if isinstance(v, str)}
         record.error = grader_problem(results)
         if record.error:
             return record
@@ -131,107 +154,3 @@ def check_order(records: Sequence[Record]) -> list[str]:
             if check not in order:
                 order.append(check)
     return order
-
-
-@dataclass
-class CheckStats:
-    check: str
-    passed: int
-    graded: int
-    mean_score: float
-    max_score: float
-
-    @property
-    def failed(self) -> int:
-        return self.graded - self.passed
-
-    @property
-    def pass_rate(self) -> float:
-        return self.passed / self.graded if self.graded else 0.0
-
-
-@dataclass
-class ClassStats:
-    records: list[Record]
-    graded: list[Record]
-    errors: list[Record]
-    max_total: float
-    mean: float | None
-    median: float | None
-    histogram: list[tuple[float, float, int]]  # (low, high, count); the last bin includes high
-    checks: list[CheckStats]
-    mistakes: list[tuple[str, int]]  # (key, students), most common first
-    slowest: list[Record]
-    sandboxes: list[tuple[str, int]]  # (layers, submissions), most common first
-    unconfined: list[Record]  # graded without a kernel layer (Landlock, seccomp)
-    inputs: list[tuple[str, int]]  # (secret label, graded submissions), most common first
-
-    @property
-    def unconfined_reasons(self) -> list[str]:
-        """Every distinct reason a layer was off, over all unconfined submissions."""
-        return sorted({reason for r in self.unconfined for reason in r.sandbox_off})
-
-    @property
-    def most_failed(self) -> list[CheckStats]:
-        """Up to three checks failed by the most submissions (none that nobody failed)."""
-        failing = [c for c in self.checks if c.failed > 0]
-        return sorted(failing, key=lambda c: -c.failed)[:3]  # stable: ties keep grading order
-
-
-def histogram(totals: Sequence[float], max_total: float, bins: int = HISTOGRAM_BINS):
-    """Counts of ``totals`` in ``bins`` equal bins over [0, max_total]; the last bin is closed."""
-    top = max([max_total] + list(totals)) or 1.0
-    width = top / bins
-    counts = [0] * bins
-    for total in totals:
-        index = min(int(max(total, 0.0) / width), bins - 1)
-        counts[index] += 1
-    return [(i * width, (i + 1) * width, counts[i]) for i in range(bins)]
-
-
-def class_stats(records: Sequence[Record]) -> ClassStats:
-    records = list(records)
-    graded = [r for r in records if r.total is not None]
-    errors = [r for r in records if r.total is None]
-    totals = [r.total for r in graded]
-    max_total = max((r.max_total for r in graded), default=0.0)
-    checks = []
-    for check in check_order(graded):
-        results = [r.checks.get(check) for r in graded]
-        maxima = [c.max_score for c in results if c is not None]
-        checks.append(
-            CheckStats(
-                check=check,
-                passed=sum(1 for c in results if c is not None and c.passed),
-                graded=len(graded),
-                mean_score=statistics.fmean([c.score if c is not None else 0.0 for c in results])
-                if graded
-                else 0.0,
-                max_score=max(maxima, default=0.0),
-            )
-        )
-    mistakes = _counted(key for record in graded for key in record.mistakes)
-    timed = [r for r in records if r.seconds is not None]
-    slowest = sorted(timed, key=lambda r: (-r.seconds, r.id))[:SLOWEST_SHOWN]
-    return ClassStats(
-        records=records,
-        graded=graded,
-        errors=errors,
-        max_total=max_total,
-        mean=statistics.fmean(totals) if totals else None,
-        median=statistics.median(totals) if totals else None,
-        histogram=histogram(totals, max_total),
-        checks=checks,
-        mistakes=mistakes,
-        slowest=slowest,
-        sandboxes=_counted(r.sandbox or "not recorded" for r in records),
-        unconfined=[r for r in records if r.sandbox_off],
-        inputs=_counted(r.inputs or "not recorded" for r in graded),
-    )
-
-
-def _counted(items) -> list[tuple[str, int]]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))

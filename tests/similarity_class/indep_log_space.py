@@ -1,0 +1,79 @@
+"""Lab 3: EM for a one-dimensional Gaussian mixture.
+
+Student version: log space throughout the E-step, matrix products in the M-step.
+"""
+
+import numpy as np
+
+EPSILON = 1e-12  # keeps the random initial variances away from zero
+DELTA = 1e-9  # default convergence threshold for ``fit``
+
+
+def pdf(X, mu, variance):
+    """Gaussian density N(X | mu, variance), elementwise."""
+    return np.exp(-((X - mu) ** 2) / (2.0 * variance)) / np.sqrt(2.0 * np.pi * variance)
+
+
+def my_logsumexp(a):
+    """log(sum(exp(a), axis=1)) for an (n, k) array, as an (n, 1) column."""
+    biggest = np.max(a, axis=1, keepdims=True)
+    return biggest + np.log(np.sum(np.exp(a - biggest), axis=1, keepdims=True))
+
+
+class GMM1D:
+    """A mixture of ``num_gaussians`` one-dimensional Gaussians, fitted by EM."""
+
+    def __init__(self, num_gaussians, seed=None):
+        rng = np.random if seed is None else np.random.RandomState(seed)
+        k = int(num_gaussians)
+        self.num_gaussians = k
+        self.priors = np.ones((k, 1)) / k
+        self.mus = rng.randn(k, 1)
+        self.variances = rng.rand(k, 1) + EPSILON
+
+    def log_likelihood(self, X):
+        """The SUM over the points of log p(x_i) under the current parameters, a float."""
+        X = np.asarray(X, dtype=float).reshape(-1, 1)  # (n, 1)
+        priors = np.reshape(self.priors, (1, -1))  # (1, k)
+        mus = np.reshape(self.mus, (1, -1))  # (1, k)
+        variances = np.reshape(self.variances, (1, -1))  # (1, k)
+        log_joint = (
+            np.log(priors)
+            - 0.5 * np.log(2.0 * np.pi * variances)
+            - (X - mus) ** 2 / (2.0 * variances)
+        )
+        top = np.max(log_joint, axis=1, keepdims=True)  # (n, 1)
+        top[~np.isfinite(top)] = 0.0
+        log_p = top + np.log(np.sum(np.exp(log_joint - top), axis=1, keepdims=True))
+        return float(np.sum(log_p))
+
+    def estep(self, X):
+        X = np.asarray(X, dtype=float)
+        log_prior = np.log(self.priors).T  # (1, k)
+        log_norm = -0.5 * np.log(2 * np.pi * self.variances).T  # (1, k)
+        log_joint = log_prior + log_norm - (X - self.mus.T) ** 2 / (2 * self.variances.T)
+        return np.exp(log_joint - my_logsumexp(log_joint))
+
+    def mstep(self, X, gammas):
+        n = X.shape[0]
+        n_k = gammas.T @ np.ones((n, 1))  # (k, 1)
+        self.mus = (gammas.T @ X) / n_k
+        self.variances = np.einsum("ij,ij->j", gammas, (X - self.mus.T) ** 2)[:, None] / n_k
+        self.priors = n_k / n
+
+    def em(self, X):
+        """One EM iteration: an E-step followed by an M-step."""
+        self.mstep(X, self.estep(X))
+
+    def fit(self, X, max_iters=1000, delta=DELTA):
+        """Run EM until the log-likelihood changes by at most ``delta``."""
+        log_likelihoods = []
+        previous = self.log_likelihood(X)
+        for _ in range(max_iters):
+            self.em(X)
+            current = self.log_likelihood(X)
+            log_likelihoods.append(current)
+            if abs(current - previous) <= delta:
+                break
+            previous = current
+        return log_likelihoods

@@ -1,0 +1,137 @@
+"""Similarity (grader/batch/similarity.py) on the class built for it, tests/similarity_class/:
+
+* ``indep_*``: eleven correct solutions of different styles, written apart (the fixtures of
+  tests/submissions/correct/, among them public implementations): never flagged;
+* ``buggy_divide_by_n`` with ``copy_exact_divide_by_n`` (byte-identical) and
+  ``copy_renamed_divide_by_n`` (identifiers renamed, comments and docstrings rewritten),
+  ``copy_exact_python_loops`` (a copy of ``indep_python_loops``) and
+  ``copy_edited_python_loops`` (the same, identifiers renamed, two statements swapped, a line
+  rewritten as a loop, a comment added): every pair flagged;
+* ``stub_*``: the stub untouched, twice, and with comments changed (made here from gmm1d.py,
+  so they follow the stub as it changes): never flagged, and told apart as unchanged stubs.
+
+The threshold in docs/instructors.md was chosen from the scores printed by the last test.
+"""
+
+import csv
+import itertools
+from pathlib import Path
+
+import pytest
+
+from grader.batch import similarity
+from grader.batch.export import Submission
+
+CLASS = Path(__file__).parent / "similarity_class"
+
+COPIED = {
+    frozenset(pair)
+    for pair in [
+        ("buggy_divide_by_n", "copy_exact_divide_by_n"),
+        ("buggy_divide_by_n", "copy_renamed_divide_by_n"),
+        ("copy_exact_divide_by_n", "copy_renamed_divide_by_n"),
+        ("indep_python_loops", "copy_exact_python_loops"),
+        ("indep_python_loops", "copy_edited_python_loops"),
+        ("copy_exact_python_loops", "copy_edited_python_loops"),
+    ]
+}
+
+
+def stubs() -> dict[str, str]:
+    stub = similarity.STUB_PATH.read_text()
+    commented = "# my name: Sam Student\n" + stub.replace("\n# ", "\n#  ").replace("    ", "  ")
+    return {"stub_untouched": stub, "stub_untouched_2": stub, "stub_comments_changed": commented}
+
+
+@pytest.fixture(scope="module")
+def texts():
+    return {p.stem: p.read_text() for p in sorted(CLASS.glob("*.py"))} | stubs()
+
+
+@pytest.fixture(scope="module")
+def result(texts):
+    return similarity.compare(texts)
+
+
+def test_the_class_is_as_described(texts):
+    indep = [i for i in texts if i.startswith("indep_")]
+    assert 8 <= len(indep) <= 12
+    assert texts["copy_exact_divide_by_n"] == texts["buggy_divide_by_n"]
+    assert texts["copy_renamed_divide_by_n"] != texts["buggy_divide_by_n"]
+    assert "n_k" not in texts["copy_renamed_divide_by_n"].split("def estep")[1]  # renamed
+    stub = similarity.STUB_PATH.read_text()
+    assert texts["stub_untouched"] == stub and texts["stub_comments_changed"] != stub
+
+
+def test_copies_are_flagged_and_independent_solutions_and_stubs_are_not(result):
+    flagged = {frozenset((p.a.id, p.b.id)) for p in result.pairs}
+    assert flagged == COPIED  # precision 1 and recall 1 on this class
+    assert result.stubs == {"stub_untouched", "stub_untouched_2", "stub_comments_changed"}
+    exact_pair = {"buggy_divide_by_n", "copy_exact_divide_by_n"}
+    exact = next(p for p in result.pairs if {p.a.id, p.b.id} == exact_pair)
+    assert exact.score == 1.0
+
+
+def test_a_flagged_pair_shows_its_matching_lines_side_by_side(result):
+    pair = next(p for p in result.pairs if "copy_renamed_divide_by_n" in (p.a.id, p.b.id))
+    renamed = pair.a if pair.a.id == "copy_renamed_divide_by_n" else pair.b
+    hits = [text for _, text, matched in renamed.lines if matched]
+    assert any("soft_counts = resp.sum(axis=0)" in line for line in hits)
+    assert all(isinstance(n, int) and n >= 1 for n, _, _ in renamed.lines)
+
+
+def test_similarity_csv_lists_the_flagged_pairs(tmp_path, texts):
+    for name, text in stubs().items():
+        (tmp_path / f"{name}.py").write_text(text)
+    subs = [
+        Submission(i, (CLASS if i in texts and not i.startswith("stub") else tmp_path) / f"{i}.py")
+        for i in texts
+    ] + [Submission("empty", None)]
+    result = similarity.write_similarity(tmp_path, subs)
+    with open(tmp_path / "similarity.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["id_a", "id_b", "score"]
+    assert {frozenset(r[:2]) for r in rows[1:]} == COPIED
+    assert all(float(r[2]) >= similarity.THRESHOLD for r in rows[1:])
+    assert result.skipped == {"empty": "nothing to compare (no gmm1d.py in the upload)"}
+
+
+def test_scores_behind_the_documented_threshold(texts, monkeypatch, capsys):
+    """Every pair's score: copies at 1, the highest independent pair well below the
+    threshold (docs/instructors.md quotes these)."""
+    threshold = similarity.THRESHOLD
+    monkeypatch.setattr(similarity, "THRESHOLD", 0.0)
+    scores = {frozenset((p.a.id, p.b.id)): p.score for p in similarity.compare(texts).pairs}
+    ids = sorted(texts)
+    pairs = [frozenset(p) for p in itertools.combinations(ids, 2)]
+    copied = [scores.get(p, 0.0) for p in pairs if p in COPIED]
+    independent = sorted((scores.get(p, 0.0), sorted(p)) for p in pairs if p not in COPIED)
+    with capsys.disabled():
+        print(
+            f"\ncopies: min {min(copied):.3f}; the {len(independent)} other pairs: median "
+            f"{independent[len(independent) // 2][0]:.3f}, highest {independent[-3:]}"
+        )
+    assert min(copied) >= threshold > independent[-1][0] + 0.05
+
+
+def test_scores_are_the_same_in_every_process():
+    """copydetect's own k-gram hash is Python's salted hash(): without the stable one, which
+    fingerprints winnowing keeps (and so every score) changes with PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from pathlib import Path; from grader.batch import similarity as s; s.THRESHOLD = 0; "
+        f"t = {{p.stem: p.read_text() for p in Path({str(CLASS)!r}).glob('*.py')}}; "
+        "print([(p.a.id, p.b.id, p.score) for p in s.compare(t).pairs])"
+    )
+    root = Path(__file__).resolve().parent.parent
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }  # fmt: skip
+    assert len(outputs) == 1 and "indep_" in outputs.pop()
