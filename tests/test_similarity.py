@@ -1,5 +1,8 @@
 """Similarity (grader/batch/similarity.py) on the class built for it, tests/similarity_class/:
 
+Each file is a patch (tests/fixture_patches.py): the student's methods, spliced into today's
+stub, so the class always shares exactly the starter its students were given.
+
 * ``indep_*``: eleven correct solutions of different styles, written apart (the fixtures of
   tests/submissions/correct/, among them public implementations): never flagged;
 * ``buggy_divide_by_n`` with ``copy_exact_divide_by_n`` (byte-identical) and
@@ -21,6 +24,7 @@ import pytest
 
 from grader.batch import similarity
 from grader.batch.export import Submission
+from tests.fixture_patches import splice
 
 CLASS = Path(__file__).parent / "similarity_class"
 
@@ -45,7 +49,10 @@ def stubs() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def texts():
-    return {p.stem: p.read_text() for p in sorted(CLASS.glob("*.py"))} | stubs()
+    """Each student's file: their methods (a patch) spliced into today's stub, as they would
+    have written them into the starter they were given."""
+    patches = sorted(CLASS.glob("*.patch.py"))
+    return {p.name.removesuffix(".patch.py"): splice(p.read_text()) for p in patches} | stubs()
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +88,9 @@ def test_a_flagged_pair_shows_its_matching_lines_side_by_side(result):
 
 
 def test_similarity_csv_lists_the_flagged_pairs(tmp_path, texts):
-    for name, text in stubs().items():
+    for name, text in texts.items():
         (tmp_path / f"{name}.py").write_text(text)
-    subs = [
-        Submission(i, (CLASS if i in texts and not i.startswith("stub") else tmp_path) / f"{i}.py")
-        for i in texts
-    ] + [Submission("empty", None)]
+    subs = [Submission(i, tmp_path / f"{i}.py") for i in texts] + [Submission("empty", None)]
     result = similarity.write_similarity(tmp_path, subs)
     with open(tmp_path / "similarity.csv", newline="") as f:
         rows = list(csv.reader(f))

@@ -1,31 +1,9 @@
-"""Lab 3: EM for a one-dimensional Gaussian mixture.
+"""Student version: plain loops over points and clusters, no broadcasting."""
 
-Student version: plain loops over points and clusters, no broadcasting.
-"""
-
-import numpy as np
 import math
-
-EPSILON = 1e-12  # keeps the random initial variances away from zero
-DELTA = 1e-9  # default convergence threshold for ``fit``
-
-
-def pdf(X, mu, variance):
-    """Gaussian dens N(X | mu, variance), elementwise."""
-    return np.exp(-((X - mu) ** 2) / (2.0 * variance)) / np.sqrt(2.0 * np.pi * variance)
 
 
 class GMM1D:
-    """A mixture of ``num_gaussians`` one-dimensional Gaussians, fitted by EM."""
-
-    def __init__(self, num_gaussians, seed=None):
-        rng = np.random if seed is None else np.random.RandomState(seed)
-        k = int(num_gaussians)
-        self.num_gaussians = k
-        self.priors = np.ones((k, 1)) / k
-        self.mus = rng.randn(k, 1)
-        self.variances = rng.rand(k, 1) + EPSILON
-
     def log_likelihood(self, X):
         """The SUM over the points of log p(x_i) under the current parameters, a float."""
         X = np.asarray(X, dtype=float).reshape(-1, 1)  # (n, 1)
@@ -84,20 +62,3 @@ class GMM1D:
         self.priors = priors
         self.mus = mus
         self.variances = variances
-
-    def em(self, X):
-        """One EM iteration: an E-step followed by an M-step."""
-        self.mstep(X, self.estep(X))
-
-    def fit(self, X, max_iters=1000, delta=DELTA):
-        """Run EM until the log-likelihood changes by at most ``delta``."""
-        log_likelihoods = []
-        previous = self.log_likelihood(X)
-        for _ in range(max_iters):
-            self.em(X)
-            current = self.log_likelihood(X)
-            log_likelihoods.append(current)
-            if abs(current - previous) <= delta:
-                break
-            previous = current
-        return log_likelihoods
