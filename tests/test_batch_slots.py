@@ -116,7 +116,8 @@ def test_the_slot_loop_answers_each_request_and_restores_its_output(tmp_path, ca
     """serve() runs the single-grade command's main for each request, output to its log."""
     log = tmp_path / "one.txt"
     results = tmp_path / "r.json"
-    request = {"argv": [str(tmp_path / "absent.py"), "--results", str(results)], "log": str(log)}
+    argv = [str(tmp_path / "absent.py"), "--results", str(results), "--nothing-uploaded"]
+    request = {"argv": argv, "log": str(log)}
     import os
 
     read_fd, write_fd = os.pipe()

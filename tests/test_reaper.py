@@ -30,9 +30,9 @@ class GMM1D:
 WITHOUT_REAPER = (
     "import runpy, sys\n"
     "from grader import reaper\n"
-    "from grader.batch import jobs\n"
+    "from grader.batch import slots\n"
     "reaper.become_subreaper = lambda: False\n"
-    "jobs.kill_workers_of = lambda pid: 0\n"
+    "slots.kill_workers_of = lambda pid: 0\n"
     "sys.argv = ['grader', *sys.argv[1:]]\n"
     "runpy.run_module('grader', run_name='__main__')\n"
 )
