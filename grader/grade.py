@@ -16,6 +16,7 @@ import functools
 import io
 import json
 import sys
+import tempfile
 import time
 import traceback
 import unittest
@@ -24,8 +25,9 @@ from pathlib import Path
 from gradescope_utils.autograder_utils.decorators import number, visibility, weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
-from grader import checks, lockdown, report, secret
+from grader import checks, lockdown, notebook, report, secret
 from grader import config as config_module
+from grader.paths import SUBMISSION_FILENAME
 
 MISSING_MESSAGE = (
     "No gmm1d.py was found in your upload, so nothing could be graded. "
@@ -137,10 +139,17 @@ def grade_submission(
         "inputs": course_secret.label,  # which secret keyed them, never the secret
         "complete": True,
     }
+    missing, converted = MISSING_MESSAGE, None
+    if notebook.is_notebook(submission) and submission.is_file():
+        try:  # parsed here, never run: its code runs only in the worker, like a .py
+            converted = notebook.load(submission)
+            note = "\n\n".join(filter(None, [note, notebook.note(converted, submission.name)]))
+        except notebook.NotebookError as exc:  # nothing gradable: every check says why
+            submission, missing = None, notebook.unreadable_message(submission.name, exc)
     if submission is None or not submission.is_file():
         data = _run(
             cfg,
-            lambda _id: checks.Outcome(False, MISSING_MESSAGE),
+            lambda _id: checks.Outcome(False, missing),
             note=note,
             started=started,
             extra=extra,
@@ -151,7 +160,7 @@ def grade_submission(
     sandbox = None
     try:  # one finally for everything after the worker starts: it is always closed
         try:
-            sandbox = Sandbox(submission, limits or cfg.limits)
+            sandbox = _sandbox(Sandbox, submission, converted, limits or cfg.limits)
             for warning in sandbox.support.warnings():
                 print(f"grader: WARNING: {warning}", file=sys.stderr)
             sandbox.start()  # the worker imports numpy while we load the reference
@@ -172,6 +181,17 @@ def grade_submission(
             sandbox.close()
 
 
+def _sandbox(sandbox_class, submission, converted, limits):
+    """The Sandbox of an upload; a notebook's converted Python is staged as gmm1d.py for the
+    moment the Sandbox reads it (once, in its constructor), then removed."""
+    if converted is None:
+        return sandbox_class(submission, limits)
+    with tempfile.TemporaryDirectory(prefix="gmm1d-notebook-") as scratch:
+        staged = Path(scratch) / SUBMISSION_FILENAME
+        staged.write_text(converted.source, encoding="utf-8")
+        return sandbox_class(staged, limits)
+
+
 def _our_side(_check_id):
     return checks.Outcome(False, OUR_SIDE_MESSAGE, internal_error=True)
 
@@ -189,14 +209,16 @@ def _finish(data, results_path):
 def main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m grader",
-        description="Grade one gmm1d.py: print a table and write a Gradescope results.json.",
+        description="Grade one gmm1d.py or gmm1d.ipynb: print a table and write a Gradescope "
+        "results.json.",
         epilog="Subcommands: 'python -m grader autograde' (the Gradescope flow), "
         "'python -m grader batch' (a class export).",
     )
     parser.add_argument(
         "submission",
         type=Path,
-        help="the student's gmm1d.py (a missing file is graded as 'nothing uploaded')",
+        help="the student's gmm1d.py or gmm1d.ipynb (a missing file is graded as "
+        "'nothing uploaded')",
     )
     parser.add_argument(
         "--results",
