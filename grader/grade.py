@@ -4,30 +4,34 @@
 run_autograder, the batch regrader). Student code runs only inside ``grader.sandbox``'s
 worker process; this process holds the trusted reference and judges validated data.
 
-Results are built the way gradescope-utils is meant to be used: each registered check is a
-unittest test decorated with its weight, number and visibility (the registry's defaults, or
-grader/config.ini's), run by its ``JSONTestRunner``, whose ``post_processor`` completes the
-JSON with what the runner cannot express (grader/report.py) before we write it ourselves,
-atomically. gradescope-utils stays because it is Gradescope's own reference for the format.
+It runs every registered check in grading order, with its points and visibility (the
+registry's defaults, or grader/config.ini's), and returns what they found as the neutral
+:class:`grader.result.GradingResult`; each platform's format is a writer of it
+(grader/writers/). Gradescope's results.json is written from it, atomically.
+
+gradescope-utils is not used. Its ``JSONTestRunner`` ran each check as a unittest test and
+wrote Gradescope's JSON; once the result is neutral, that JSON is one writer among several
+and the runner would only stand between the checks and it: its decorators repeat what the
+registry and config.ini hold, its output had to be mended (execution_time as a string,
+scores never clamped to their weight, NaN written literally) and cannot carry a picture
+(an ``html`` output). The format is Gradescope's published one, checked by an independent
+validator in the tests (tests/results_schema.py).
 """
 
 import argparse
 import functools
-import io
-import json
 import sys
 import tempfile
 import time
 import traceback
-import unittest
 from pathlib import Path
-
-from gradescope_utils.autograder_utils.decorators import number, visibility, weight
-from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
 from grader import checks, lockdown, notebook, report, secret
 from grader import config as config_module
 from grader.paths import SUBMISSION_FILENAME
+from grader.result import CheckResult, GradingResult
+from grader.writers.gradescope import to_gradescope_dict
+from grader.writers.terminal import format_table
 
 MISSING_MESSAGE = (
     "No gmm1d.py was found in your upload, so nothing could be graded. "
@@ -58,55 +62,50 @@ def _outcome(run_check, check_id):
         )
 
 
-def _suite(cfg, run_check, outcomes):
-    """One gradescope-utils test per registered check, in grading order, decorated with its
-    settings; a passing test prints its feedback, a failing one fails with it."""
-
-    class LabChecks(unittest.TestCase):
-        pass
-
-    names = []
+def grading_result(cfg, run_check, *, note, started, extra, gradable=True) -> GradingResult:
+    """Run every check in grading order with ``run_check(check_id) -> Outcome`` and return
+    what they found, with the points and visibilities of ``cfg``."""
+    results = []
     for num, check_id in enumerate(checks.ids(), 1):
-
-        def method(self, check_id=check_id):
-            outcome = outcomes[check_id] = _outcome(run_check, check_id)
-            if not outcome.passed:
-                self.fail(report.test_text(outcome))
-            print(report.test_text(outcome))  # the runner keeps what a passing test printed
-
+        outcome = _outcome(run_check, check_id)
         settings = cfg.checks[check_id]
-        method.__doc__ = checks.REGISTRY[check_id].title
-        method = weight(settings.points)(number(num)(visibility(settings.visibility)(method)))
-        names.append(f"test_{num:02d}_{check_id}")
-        setattr(LabChecks, names[-1], method)
-    return unittest.TestSuite(LabChecks(name) for name in names)
-
-
-def _run(cfg, run_check, *, note, started, extra):
-    """Run the suite with gradescope-utils' runner; returns its results, completed."""
-    outcomes = {}
-
-    def post_process(json_data):
-        score = sum(float(test.get("score", 0)) for test in json_data.get("tests", []))
-        summary = (
-            f"Score: {score:g}/{cfg.max_score:g}. "
-            "Each check below says what was expected and what came back."
+        results.append(
+            CheckResult(
+                check_id=check_id,
+                number=num,
+                title=checks.REGISTRY[check_id].title,
+                points=settings.points if outcome.passed else 0.0,
+                max_points=settings.points,
+                passed=outcome.passed,
+                feedback=report.test_text(outcome),
+                mistakes=tuple(outcome.mistakes),
+                visibility=settings.visibility,
+                internal_error=outcome.internal_error,
+            )
         )
-        report.complete(
-            json_data,
-            [(check_id, outcomes.get(check_id)) for check_id in checks.ids()],
-            output=(note.strip() + "\n\n" if note.strip() else "") + summary,
-            execution_time=time.monotonic() - started,
-            visibility=cfg.visibility,
-            stdout_visibility=cfg.stdout_visibility,
-            extra=extra,
-        )
-
-    data_stream = io.StringIO()
-    JSONTestRunner(stream=data_stream, post_processor=post_process, failure_prefix="").run(
-        _suite(cfg, run_check, outcomes)
+    score = float(sum(result.points for result in results))
+    summary = (
+        f"Score: {score:g}/{cfg.max_score:g}. "
+        "Each check below says what was expected and what came back."
     )
-    return json.loads(data_stream.getvalue())
+    return GradingResult(
+        checks=tuple(results),
+        score=score,
+        max_score=cfg.max_score,
+        summary=(note.strip() + "\n\n" if note.strip() else "") + summary,
+        execution_time=time.monotonic() - started,
+        extra=dict(extra),
+        gradable=gradable,
+        visibility=cfg.visibility,
+        stdout_visibility=cfg.stdout_visibility,
+    )
+
+
+def _run(cfg, run_check, *, note, started, extra) -> dict:
+    """Gradescope's results dict of :func:`grading_result` (what the tests read)."""
+    return to_gradescope_dict(
+        grading_result(cfg, run_check, note=note, started=started, extra=extra)
+    )
 
 
 def _not_run(_check_id):
@@ -118,7 +117,8 @@ def grade_submission(
 ):
     """Grade ``submission`` (a path, or None when nothing gradable was uploaded).
 
-    Writes a Gradescope results.json to ``results_path`` (if given) and returns it as a dict.
+    Returns a :class:`grader.result.GradingResult`, and writes it as Gradescope's
+    results.json to ``results_path`` (if given).
     A placeholder that awards nothing is written first, so a grader killed midway still
     leaves a valid file. ``course_secret`` (a secret.CourseSecret) keys the generated inputs
     (default: grader/course_secret, or the development secret). Raises config.ConfigError for
@@ -130,8 +130,10 @@ def grade_submission(
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
-        placeholder = _run(cfg, _not_run, note=note, started=started, extra={"complete": False})
-        report.write_atomic(results_path, placeholder)
+        placeholder = grading_result(
+            cfg, _not_run, note=note, started=started, extra={"complete": False}, gradable=False
+        )
+        report.write_atomic(results_path, to_gradescope_dict(placeholder))
 
     submission = Path(submission) if submission is not None else None
     extra = {
@@ -147,14 +149,15 @@ def grade_submission(
         except notebook.NotebookError as exc:  # nothing gradable: every check says why
             submission, missing = None, notebook.unreadable_message(submission.name, exc)
     if submission is None or not submission.is_file():
-        data = _run(
+        result = grading_result(
             cfg,
             lambda _id: checks.Outcome(False, missing),
             note=note,
             started=started,
             extra=extra,
+            gradable=False,
         )
-        return _finish(data, results_path)
+        return _finish(result, results_path)
     from grader.sandbox import Sandbox, SandboxError
 
     sandbox = None
@@ -172,10 +175,13 @@ def grade_submission(
             print(f"grader: sandbox error (our side): {exc}", file=sys.stderr)
             extra["grader_error"] = str(exc)
             run_check = _our_side
-        data = _run(cfg, run_check, note=note, started=started, extra=extra)
+        result = grading_result(
+            cfg, run_check, note=note, started=started, extra=extra,
+            gradable="grader_error" not in extra,
+        )  # fmt: skip
         # Written before the sandbox closes: whatever the student's code left behind, its
         # cleanup can never change or erase this grade (and close() never raises).
-        return _finish(data, results_path)
+        return _finish(result, results_path)
     finally:
         if sandbox is not None:
             sandbox.close()
@@ -196,14 +202,15 @@ def _our_side(_check_id):
     return checks.Outcome(False, OUR_SIDE_MESSAGE, internal_error=True)
 
 
-def _finish(data, results_path):
-    """Validate our own results, write them (if asked) and return them."""
+def _finish(result, results_path):
+    """Validate our own results.json, write it (if asked) and return the result."""
+    data = to_gradescope_dict(result)
     found = report.problems(data)
     if found:  # never expected: our own output failed our own validation
         raise RuntimeError("grader produced invalid results: " + "; ".join(found))
     if results_path is not None:
         report.write_atomic(results_path, data)
-    return data
+    return result
 
 
 def main(argv):
@@ -248,10 +255,10 @@ def main(argv):
         return 2
     submission = args.submission if args.submission.exists() else None
     note = args.note or ("" if submission else f"{args.submission.name} does not exist.")
-    data = grade_submission(
+    result = grade_submission(
         submission, args.results, note=note, config=cfg, course_secret=course_secret
     )
     if not args.quiet:
-        print(report.format_table(data))
+        print(format_table(result))
         print(f"results written to {args.results}")
     return 0

@@ -197,10 +197,6 @@ def main(argv=None):
 
     from grader.grade import grade_submission  # imported late: a broken grader still logs the above
 
-    results = grade_submission(found, results_path, note=note)
-    score = results.get("score")  # always set by report.complete; run_autograder checks the file
-    if score is None:
-        score = sum(test.get("score", 0) for test in results.get("tests", []))
-    total = sum(test.get("max_score", 0) for test in results.get("tests", []))
-    print(f"Score: {score} / {total}; results written to {results_path}")
+    result = grade_submission(found, results_path, note=note)  # run_autograder checks the file
+    print(f"Score: {result.score:g} / {result.max_score:g}; results written to {results_path}")
     return 0

@@ -21,7 +21,7 @@ CLASS_NAME = "GMM1D"
 HINT_FILENAME = "two_gaussian_1dgm.py"
 HINT_CLASS_NAME = "TwoGaussian1DGM"
 # What a submission may import besides Python's standard library: requirements.txt's
-# runtime packages that student code can use (gradescope-utils is the grader's alone).
+# runtime packages that student code can use (markdown-it-py is the grader's alone).
 PROVIDED_PACKAGES = ("numpy", "scipy", "matplotlib")
 
 # As root, student code runs under a throwaway uid per Sandbox, at or above SANDBOX_UID_BASE

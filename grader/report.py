@@ -1,14 +1,10 @@
-"""results.json: complete what gradescope-utils' runner writes, validate it, write it
-atomically, and render the table the command line prints.
+"""The texts of a grading, bounded, and results.json validated and written atomically.
 
-The runner builds one test per check from the decorators (name, number, weight, score,
-status, visibility) and what the test printed or failed with. :func:`complete` is its
-``post_processor``: it adds what the runner has no field for (each check's id, diagnosed
-mistakes and grading errors in ``extra_data``; the top-level output, visibilities and
-extra_data), and mends the runner's known flaws in gradescope-utils 0.5.0: it writes
-``execution_time`` as a string, never clamps a score to its weight, and writes NaN
-literally. It also bounds every text to what Gradescope keeps (it cuts each field at about
-100,000 characters; we keep far less).
+:func:`test_text` is what one check says, in Markdown (its feedback, then what the student's
+code printed, as a code block), bounded to what Gradescope keeps (it cuts each field at about
+100,000 characters; we keep far less). :func:`problems` is the grader's own last look at the
+results dict it is about to write; :func:`write_atomic` writes it so that a reader never sees
+half a file.
 """
 
 import json
@@ -16,8 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from grader.feedback import fenced, plain
-from grader.strictjson import RESULTS_MAX_BYTES, finite
+from grader.feedback import fenced
+from grader.strictjson import RESULTS_MAX_BYTES
 from grader.text import block
 
 TEST_OUTPUT_CHARS = 10_000  # per test; Gradescope cuts at ~100,000
@@ -49,45 +45,17 @@ def _printed(output, room) -> str:
         limit -= len(piece) - room
 
 
-def complete(json_data, outcomes, *, output, execution_time, visibility, stdout_visibility,
-             extra=None):  # fmt: skip
-    """Post-processor for gradescope-utils (see the module docstring), in place.
-
-    ``outcomes``: (check id, Outcome or None) in grading order, one per test the runner ran.
-    """
-    tests = json_data.get("tests", [])
-    if [t.get("number") for t in tests] != [str(n) for n in range(1, len(outcomes) + 1)]:
-        # Our tests never error outside their own try/except, so this is a bug of ours.
-        raise RuntimeError(f"the test runner reported {len(tests)} tests, not {len(outcomes)}")
-    for test, (check_id, outcome) in zip(tests, outcomes):
-        test["max_score"] = max(0.0, finite(test.get("max_score")) or 0.0)
-        test["score"] = min(max(0.0, finite(test.get("score")) or 0.0), test["max_score"])
-        test["output"] = block(test.get("output", "").rstrip("\n"), TEST_OUTPUT_CHARS)
-        test["output_format"] = "md"
-        test["extra_data"] = {
-            "check": check_id,
-            "mistakes": list(outcome.mistakes) if outcome else [],
-            **({"grader_error": True} if outcome and outcome.internal_error else {}),
-        }
-    json_data["score"] = float(sum(t["score"] for t in tests))
-    json_data["execution_time"] = round(max(0.0, finite(execution_time) or 0.0), 3)
-    json_data["output"] = block(output, TOP_OUTPUT_CHARS)
-    json_data["output_format"] = "md"
-    json_data["visibility"] = visibility
-    json_data["stdout_visibility"] = stdout_visibility
-    json_data.pop("leaderboard", None)  # no leaderboard in this lab
-    # extra_data holds the submission's file name, which may be any bytes (not UTF-8).
-    json_data["extra_data"] = {
-        key: block(value, 300) if isinstance(value, str) else value
-        for key, value in (extra or {}).items()
-    }
+def encode(data) -> bytes:
+    """results.json's bytes, exactly as :func:`write_atomic` writes them (strict JSON)."""
+    text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+    return text.encode("utf-8")
 
 
 def problems(data) -> list:
     """What is wrong with a results dict (empty list when it is valid to write)."""
     found = []
     try:
-        encoded = json.dumps(data, allow_nan=False, ensure_ascii=False).encode("utf-8")
+        encoded = encode(data)
     except (TypeError, ValueError) as exc:
         return [f"not strict JSON: {exc}"]
     if len(encoded) > RESULTS_MAX_BYTES:
@@ -108,8 +76,7 @@ def problems(data) -> list:
 
 def write_atomic(path, data, mode=0o644) -> None:
     """Write JSON to ``path`` via a temp file and rename, so a reader never sees half a file."""
-    text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    write_text_atomic(path, text, mode)
+    write_text_atomic(path, encode(data).decode("utf-8"), mode)
 
 
 def write_text_atomic(path, text, mode=0o644) -> None:
@@ -127,24 +94,3 @@ def write_text_atomic(path, text, mode=0o644) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def _first_line(text, width) -> str:
-    line = plain(text.strip().splitlines()[0]) if text.strip() else ""
-    return line if len(line) <= width else line[: width - 3] + "..."
-
-
-def format_table(data, width=110) -> str:
-    """The human-readable summary: one line per check (its config id), then the total."""
-    lines = [f"{'#':>2}  {'check':<16} {'points':>7}  status  reason", "-" * width]
-    for t in data["tests"]:
-        check = t.get("extra_data", {}).get("check", t["name"])
-        points = f"{t['score']:g}/{t['max_score']:g}"
-        status = "PASS" if t["status"] == "passed" else "FAIL"
-        lines.append(
-            f"{t['number']:>2}  {check:<16} {points:>7}  {status:<6}  "
-            f"{_first_line(t.get('output', ''), width - 37)}"
-        )
-    total = sum(t["max_score"] for t in data["tests"])
-    lines += ["-" * width, f"Total: {data['score']:g}/{total:g}   ({data['execution_time']:.2f} s)"]
-    return "\n".join(lines)

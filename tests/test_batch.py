@@ -331,6 +331,7 @@ def graded_fixture(tmp_path_factory, short_config, course_secret):
 def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config, course_secret):
     from grader import config as config_module
     from grader.grade import grade_submission
+    from grader.writers.gradescope import to_gradescope_dict
 
     out, proc = graded_fixture
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -345,7 +346,9 @@ def test_batch_totals_equal_grading_each_file_alone(graded_fixture, short_config
         "1005": FIXTURE / "submission_1005" / "gmm1d.py",
     }
     for sub_id, path in alone.items():
-        single = grade_submission(path, config=cfg, course_secret=secret.load(course_secret))
+        single = to_gradescope_dict(
+            grade_submission(path, config=cfg, course_secret=secret.load(course_secret))
+        )
         assert float(rows[sub_id]["total"]) == single["score"], sub_id
         for test in single["tests"]:
             assert float(rows[sub_id][test["extra_data"]["check"]]) == test["score"], (

@@ -44,8 +44,8 @@ def test_a_file_name_that_is_not_utf8_still_gives_valid_results(tmp_path):
     with open(weird, "wb") as handle:
         handle.write(SOLUTION_PATH.read_bytes())
     results = tmp_path / "r.json"
-    data = grade.grade_submission(os.fsdecode(weird), results)
-    assert data["score"] == 100
+    result = grade.grade_submission(os.fsdecode(weird), results)
+    assert result.score == 100 and result.extra["submission"].startswith("gmm1d")
     json.loads(results.read_bytes().decode("utf-8"))  # strict UTF-8 on disk
 
 

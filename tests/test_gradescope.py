@@ -164,7 +164,7 @@ def fake_grade(monkeypatch):
             "tests": [{"name": "t", "score": 3.0, "max_score": 5.0}],
         }
         Path(results_path).write_text(json.dumps(results))
-        return results
+        return types.SimpleNamespace(score=3.0, max_score=5.0)
 
     module = types.ModuleType("grader.grade")
     module.grade_submission = grade_submission
@@ -184,7 +184,7 @@ def test_main_grades_the_found_file_into_results_json(tmp_path, monkeypatch, fak
     assert results_path == tmp_path / "results" / "results.json"
     assert "`gmm1d (2).py`" in note
     out = capsys.readouterr().out
-    assert "Ada Lovelace" in out and "3.0 / 5.0" in out
+    assert "Ada Lovelace" in out and "Score: 3 / 5;" in out
 
 
 def test_main_passes_none_when_nothing_gradable_was_uploaded(tmp_path, monkeypatch, fake_grade):

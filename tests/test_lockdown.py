@@ -102,7 +102,7 @@ def test_disk_search_fixture_steals_without_lockdown_and_not_with_it(shared_tmp)
         "import sys; from pathlib import Path; from grader import grade, lockdown\n"
         "if sys.argv[2] == 'off': lockdown.protect_checkout = lambda *a, **k: []\n"
         "sys.executable = sys.argv[3]  # the worker's interpreter\n"
-        "print(grade.grade_submission(Path(sys.argv[1]))['score'])\n"
+        "print(grade.grade_submission(Path(sys.argv[1])).score)\n"
     )
     # Without Landlock, a root grading needs an interpreter the worker's uid can reach.
     python = sys.executable

@@ -10,6 +10,7 @@ import pytest
 
 from grader import checks, grade, gradescope, notebook
 from grader.paths import PROJECT_ROOT, SOLUTION_PATH
+from grader.writers.gradescope import to_gradescope_dict
 from tests import notebooks
 from tests.results_schema import problems
 
@@ -150,14 +151,14 @@ def _grade(tmp_path, raw, name="gmm1d.ipynb"):
     upload = tmp_path / name
     upload.write_bytes(raw)
     results = tmp_path / "results.json"
-    data = grade.grade_submission(upload, results)
+    grade.grade_submission(upload, results)
     assert problems(results.read_bytes()) == []
-    return data
+    return json.loads(results.read_bytes())
 
 
 @pytest.mark.slow
 def test_untouched_notebook_scores_0_failing_the_stubs_checks(tmp_path):
-    from_py = grade.grade_submission(STUB, None)
+    from_py = to_gradescope_dict(grade.grade_submission(STUB, None))
     data = _grade(tmp_path, notebooks.build(STUB.read_text()))
     assert data["score"] == 0 == from_py["score"]
     failed = [t["name"] for t in data["tests"] if t["status"] == "failed"]

@@ -1,14 +1,14 @@
-"""results.json: gradescope-utils' runner output completed, validated and written
-(grader/report.py), and the whole path through grade._run."""
+"""The neutral result's Gradescope results.json (grader/writers/gradescope.py), validated
+and written (grader/report.py), the terminal table (grader/writers/terminal.py), and the
+whole path through grade._run."""
 
+import dataclasses
 import json
 import time
-import unittest
-
-from gradescope_utils.autograder_utils.decorators import number, weight
-from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
 from grader import checks, config, grade, report
+from grader.writers.gradescope import to_gradescope_dict
+from grader.writers.terminal import format_table
 
 
 def _all(passed=True, **kw):
@@ -65,34 +65,32 @@ def test_student_output_follows_its_checks_feedback_as_a_code_block():
     assert all(t["output_format"] == "md" for t in tests)
 
 
-def test_complete_mends_the_runners_known_flaws():
-    """gradescope-utils 0.5.0 writes execution_time as a string, NaN literally and never
-    clamps a score to its weight: what complete() mends, on a runner's real output."""
+def _result(run_check):
+    return grade.grading_result(
+        config.load(), run_check, note="", started=time.monotonic(), extra={}
+    )
 
-    class Suite(unittest.TestCase):
-        @weight(2)
-        @number(1)
-        def test_a(self):
-            """a"""
 
-        @weight(1)
-        @number(2)
-        def test_b(self):
-            """b"""
-
-    seen = {}
-    runner = JSONTestRunner(stream=open("/dev/null", "w"), post_processor=seen.update)
-    runner.run(unittest.TestSuite([Suite("test_a"), Suite("test_b")]))
-    assert isinstance(seen["execution_time"], str)  # the flaw
-    seen["tests"][0]["score"] = 99.0  # over its weight
-    seen["tests"][1]["score"] = float("nan")
-    outcomes = [("a", checks.Outcome(True, "")), ("b", checks.Outcome(True, ""))]
-    report.complete(seen, outcomes, output="o", execution_time=0.5234, visibility="visible",
-                    stdout_visibility="hidden")  # fmt: skip
-    assert seen["execution_time"] == 0.523  # ours, measured, a number
-    assert [t["score"] for t in seen["tests"]] == [2.0, 0.0]
-    assert seen["score"] == 2.0 and "leaderboard" not in seen
-    assert report.problems(seen) == []
+def test_the_writer_clamps_scores_and_writes_numbers():
+    """Whatever a result holds, results.json has each score within [0, its weight], NaN as
+    0, and execution_time as a number (Gradescope's parser rejects NaN and a string)."""
+    result = _result(_all())
+    first, second = result.checks[1], result.checks[2]
+    odd = dataclasses.replace(
+        result,
+        checks=(
+            result.checks[0],
+            dataclasses.replace(first, points=first.max_points + 99),
+            dataclasses.replace(second, points=float("nan")),
+            *result.checks[3:],
+        ),
+        execution_time=0.5234,
+    )
+    data = to_gradescope_dict(odd)
+    assert data["execution_time"] == 0.523
+    assert data["tests"][1]["score"] == first.max_points and data["tests"][2]["score"] == 0.0
+    assert data["score"] == 100 - second.max_points
+    assert report.problems(data) == []
 
 
 def test_problems_catches_nan_and_bad_sums():
@@ -110,7 +108,7 @@ def test_write_atomic_and_table(tmp_path):
     report.write_atomic(path, data)
     assert json.loads(path.read_text()) == data
     assert [p.name for p in path.parent.iterdir()] == ["results.json"]
-    table = report.format_table(data)
+    table = format_table(_result(_all()))
     assert "Total: 100/100" in table and table.count("PASS") == len(checks.ids())
 
 
