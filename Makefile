@@ -14,7 +14,7 @@ JOBS ?=
 BATCH_FLAGS ?=
 
 .PHONY: venv test test-fast test-images test-sandbox test-unprivileged lint grade batch bench \
-	clean autograder handout
+	clean autograder handout prairielearn try-prairielearn
 
 venv: $(VENV)/.installed
 
@@ -74,6 +74,18 @@ autograder:
 # The handout's grading table is written from the check registry, which needs the venv.
 handout: venv
 	$(PY) -m grader.package handout --out dist/handout.zip
+
+# The PrairieLearn question (docs/prairielearn.md): dist/prairielearn/, rebuilt every time;
+# PL_INPUT=upload takes a file upload (gmm1d.py or gmm1d.ipynb) instead of the editor.
+PL_INPUT ?= editor
+prairielearn: venv
+	$(PY) -m grader.package_prairielearn --out dist/prairielearn --input $(PL_INPUT)
+
+# Grade SUBMISSION as PrairieLearn would, in a /grade-shaped temporary folder; its
+# results.json is copied to RESULTS (default here: results/prairielearn.json).
+try-prairielearn: RESULTS = results/prairielearn.json
+try-prairielearn: prairielearn
+	$(PY) prairielearn/try_prairielearn.py "$(SUBMISSION)" --results "$(RESULTS)"
 
 # Not out/: a regrade's grades.csv and results are yours to keep (or delete) by hand.
 clean:
