@@ -129,7 +129,7 @@ def find_submission(directory):
         chosen, others = candidates[0], candidates[1:]
         rel = chosen.relative_to(directory)
         note = f"Graded {code(str(rel))}"
-        if str(rel) != wanted:
+        if str(rel) not in (wanted, NOTEBOOK_FILENAME):
             note += f" (no file was named `{wanted}` at the top level of your upload)"
         note += "."
         if others:

@@ -29,6 +29,7 @@ from grader.strictjson import RESULTS_MAX_BYTES, finite
 from grader.text import block
 
 MESSAGE_CHARS = 4_000
+MAX_REASONS = 3  # different check messages repeated in format_errors when not gradable
 FIGURES_LEFT_OUT = (
     "(The pictures were left out of this feedback: with them the results would be larger than "
     "PrairieLearn accepts.)"
@@ -83,7 +84,10 @@ def _results(result) -> dict:
     if data["gradable"]:
         data["score"] = min(1.0, points / total) if total > 0 else 0.0
     else:  # PrairieLearn shows these instead of a score; the attempt is not counted
-        data["format_errors"] = [message]
+        # The summary, then each different reason the checks give (they usually all agree:
+        # "no gmm1d.py", "the notebook could not be read", "our side").
+        reasons = dict.fromkeys(t["output"] for t in tests if t["output"] != WITHHELD)
+        data["format_errors"] = [message, *list(reasons)[:MAX_REASONS]]
     return data
 
 
