@@ -39,7 +39,7 @@ test-fast: venv
 	$(PY) -m pytest -m "not slow and not images" -n auto --dist loadfile
 
 test-images: venv
-	$(PY) -m pytest -m images -rA tests/test_images.py
+	$(PY) -m pytest -m images -rA tests/test_images.py tests/test_images_prairielearn.py
 
 # The sandbox's attacks and the commands they threaten, as whoever runs this target.
 SANDBOX_TESTS = tests/test_sandbox_landlock.py tests/test_sandbox_seccomp.py \
