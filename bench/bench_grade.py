@@ -2,6 +2,8 @@
 
 * a correct vectorised submission (the reference): wall time, and its ratio to a bare
   ``python -c "import numpy, scipy.stats"`` (goal: at most 2.5x);
+* the same with its figure against ``--no-figures``, runs interleaved so that the machine's
+  load falls on both alike (goal: at most 1.3x);
 * a submission whose every call hangs, with the default limits (goal: under 60 s);
 * peak memory of grader + worker, sampled over the process tree, for the reference and for
   a memory bomb (goal: fits Gradescope's default 768 MB container).
@@ -41,8 +43,25 @@ BOMB = _SUBMISSION.format(
 )
 
 
-def _grade_cmd(submission, results):
-    return [sys.executable, "-m", "grader", str(submission), "--results", str(results), "--quiet"]
+def _grade_cmd(submission, results, *flags):
+    return [
+        sys.executable, "-m", "grader", str(submission), "--results", str(results), "--quiet",
+        *flags,
+    ]  # fmt: skip
+
+
+def interleaved_medians(commands, rounds=9):
+    """Median wall seconds of each command, run in turn ``rounds`` times (after one
+    untimed round)."""
+    times = [[] for _ in commands]
+    for round_ in range(rounds + 1):
+        for cmd, seen in zip(commands, times):
+            start = time.perf_counter()
+            subprocess.run(cmd, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+            if round_:
+                seen.append(time.perf_counter() - start)
+    return [statistics.median(seen) for seen in times]
 
 
 def _tree_rss_kb(root_pid):
@@ -99,6 +118,14 @@ def main():
         print(f"bare 'import numpy, scipy.stats':        median {bare:.3f} s (7 runs)")
         print(f"grading the reference (vectorised):      median {grade:.3f} s (7 runs)")
         print(f"  ratio grading / bare import:           {grade / bare:.2f}x   (goal <= 2.5x)")
+        drawn, plain = interleaved_medians(
+            [_grade_cmd(SOLUTION_PATH, results), _grade_cmd(SOLUTION_PATH, results, "--no-figures")]
+        )
+        print(f"reference with its figure:               median {drawn:.3f} s (9 runs)")
+        print(
+            f"reference with --no-figures:             median {plain:.3f} s (9 runs, interleaved)"
+        )
+        print(f"  ratio with / without figures:          {drawn / plain:.2f}x   (goal <= 1.3x)")
 
         hangs = tmp / "hangs.py"
         hangs.write_text(HANGS)

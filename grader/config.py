@@ -2,9 +2,10 @@
 
 Every key is optional and overrides a default declared once, in code: ``[limits]`` the
 fields of :class:`grader.sandbox.limits.Limits`, ``[results]`` the Gradescope-wide
-visibilities, and one ``[<check id>]`` section per check to change its ``points`` or
-``visibility`` from what the check registry declares (grader/checks/registry.py). Unknown
-sections and keys are errors, so a typo never passes silently.
+visibilities and whether feedback carries figures, and one ``[<check id>]`` section per
+check to change its ``points`` or ``visibility`` from what the check registry declares
+(grader/checks/registry.py). Unknown sections and keys are errors, so a typo never passes
+silently.
 
 The file is parsed with the stdlib's configparser (no extra dependency, comments allowed).
 Every problem is reported at once, each naming its section and key, so an instructor can fix
@@ -23,6 +24,8 @@ from grader.sandbox import limits as limits_module
 from grader.sandbox.limits import Limits
 
 RESULTS_DEFAULTS = {"visibility": "visible", "stdout_visibility": "hidden"}
+FIGURES_DEFAULT = True  # [results] figures: pictures in the feedback (grader/figures.py)
+BOOLEANS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
 
 
 class ConfigError(Exception):
@@ -42,6 +45,7 @@ class Config:
     checks: dict  # check id -> CheckSettings, in grading order
     visibility: str
     stdout_visibility: str
+    figures: bool = FIGURES_DEFAULT
 
     @property
     def max_score(self) -> float:
@@ -113,11 +117,16 @@ def load(path=None) -> Config:
             "comes out of the budget"
         )
 
-    result_items = section_items("results", list(RESULTS_DEFAULTS))
+    result_items = section_items("results", [*RESULTS_DEFAULTS, "figures"])
     top_vis = {
         key: _visibility(result_items.get(key, default), f"[results] {key}", problems)
         for key, default in RESULTS_DEFAULTS.items()
     }
+    figures = FIGURES_DEFAULT
+    if "figures" in result_items:
+        figures = BOOLEANS.get(result_items["figures"].strip().lower())
+        if figures is None:
+            problems.append(f"[results] figures must be yes or no, got {result_items['figures']!r}")
 
     checks = {}
     for check_id, spec in REGISTRY.items():
@@ -141,4 +150,5 @@ def load(path=None) -> Config:
         checks=checks,
         visibility=top_vis["visibility"],
         stdout_visibility=top_vis["stdout_visibility"],
+        figures=bool(figures),
     )

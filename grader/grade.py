@@ -62,12 +62,29 @@ def _outcome(run_check, check_id):
         )
 
 
-def grading_result(cfg, run_check, *, note, started, extra, gradable=True) -> GradingResult:
+def _figures(draw, check_id, outcome) -> tuple:
+    """The figure of a check's numbers, drawn by ``draw`` (None: no figures)."""
+    if draw is None or outcome.figure_data is None:
+        return ()
+    try:
+        figure = draw(outcome.figure_data)
+    except Exception:  # a bug in a figure must not cost the grade: the text stands alone
+        print(f"grader: internal error drawing the figure of {check_id}:", file=sys.__stderr__)
+        traceback.print_exc(file=sys.__stderr__)
+        return ()
+    return (figure,) if figure is not None else ()
+
+
+def grading_result(
+    cfg, run_check, *, note, started, extra, gradable=True, draw=None
+) -> GradingResult:
     """Run every check in grading order with ``run_check(check_id) -> Outcome`` and return
-    what they found, with the points and visibilities of ``cfg``."""
+    what they found, with the points and visibilities of ``cfg``; ``draw`` (e.g.
+    grader.figures.draw) turns the numbers a check handed out into its figure, once every
+    check has run."""
+    outcomes = [(check_id, _outcome(run_check, check_id)) for check_id in checks.ids()]
     results = []
-    for num, check_id in enumerate(checks.ids(), 1):
-        outcome = _outcome(run_check, check_id)
+    for num, (check_id, outcome) in enumerate(outcomes, 1):
         settings = cfg.checks[check_id]
         results.append(
             CheckResult(
@@ -78,6 +95,7 @@ def grading_result(cfg, run_check, *, note, started, extra, gradable=True) -> Gr
                 max_points=settings.points,
                 passed=outcome.passed,
                 feedback=report.test_text(outcome),
+                figures=_figures(draw, check_id, outcome),
                 mistakes=tuple(outcome.mistakes),
                 visibility=settings.visibility,
                 internal_error=outcome.internal_error,
@@ -113,20 +131,35 @@ def _not_run(_check_id):
 
 
 def grade_submission(
-    submission, results_path=None, *, note="", limits=None, config=None, course_secret=None
+    submission,
+    results_path=None,
+    *,
+    note="",
+    limits=None,
+    config=None,
+    course_secret=None,
+    figures=None,
 ):
     """Grade ``submission`` (a path, or None when nothing gradable was uploaded).
 
     Returns a :class:`grader.result.GradingResult`, and writes it as Gradescope's
-    results.json to ``results_path`` (if given).
-    A placeholder that awards nothing is written first, so a grader killed midway still
-    leaves a valid file. ``course_secret`` (a secret.CourseSecret) keys the generated inputs
+    results.json to ``results_path`` (if given). ``figures`` (default: the config's
+    ``[results] figures``) says whether the feedback carries pictures. A placeholder that
+    awards nothing is written first, so a grader killed midway still leaves a valid file.
+    ``course_secret`` (a secret.CourseSecret) keys the generated inputs
     (default: grader/course_secret, or the development secret). Raises config.ConfigError for
     a bad config, secret.SecretError for a bad secret file.
     """
     started = time.monotonic()
     cfg = config if config is not None else config_module.load()
     course_secret = course_secret if course_secret is not None else secret.load()
+    draw = None
+    if (cfg.figures if figures is None else figures) and submission is not None:
+        from grader import figures as figures_module
+
+        # matplotlib's import (~0.5 s) runs while the worker starts and the checks wait on it.
+        figures_module.start_preload()
+        draw = figures_module.draw
     lockdown.protect_checkout()  # as root: the sandbox user must not read the solution
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.
@@ -177,7 +210,7 @@ def grade_submission(
             run_check = _our_side
         result = grading_result(
             cfg, run_check, note=note, started=started, extra=extra,
-            gradable="grader_error" not in extra,
+            gradable="grader_error" not in extra, draw=draw,
         )  # fmt: skip
         # Written before the sandbox closes: whatever the student's code left behind, its
         # cleanup can never change or erase this grade (and close() never raises).
@@ -246,6 +279,13 @@ def main(argv):
         help="the course secret that keys the generated inputs (default: grader/course_secret)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not print the table")
+    parser.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        default=None,
+        help="feedback without pictures (default: [results] figures in the config)",
+    )
     args = parser.parse_args(argv)
     try:
         cfg = config_module.load(args.config)
@@ -256,7 +296,12 @@ def main(argv):
     submission = args.submission if args.submission.exists() else None
     note = args.note or ("" if submission else f"{args.submission.name} does not exist.")
     result = grade_submission(
-        submission, args.results, note=note, config=cfg, course_secret=course_secret
+        submission,
+        args.results,
+        note=note,
+        config=cfg,
+        course_secret=course_secret,
+        figures=args.figures,
     )
     if not args.quiet:
         print(format_table(result))

@@ -76,6 +76,7 @@ def test_bad_check_settings_are_named(tmp_path, extra, message):
         ("memory_mb = 512", "memory_mb = 5.5", "[limits] memory_mb must be an integer"),
         ("output_kb = 4", "output_kb = 4\nextra = 1", "[limits] extra: unknown key"),
         ("visibility = visible", "visibility = everyone", "[results] visibility must be one of"),
+        ("figures = yes", "figures = maybe", "[results] figures must be yes or no, got 'maybe'"),
         (
             "total_budget_seconds = 120",
             "total_budget_seconds = 5",
@@ -89,6 +90,14 @@ def test_bad_limits_and_results_are_named(tmp_path, old, new, message):
     with pytest.raises(config.ConfigError) as err:
         config.load(path)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize("value, figures", [("yes", True), ("No", False), ("off", False)])
+def test_figures_can_be_turned_off(tmp_path, value, figures):
+    assert config.load().figures is True  # the shipped config draws them
+    path = tmp_path / "config.ini"
+    path.write_text(CONFIG_PATH.read_text().replace("figures = yes", f"figures = {value}", 1))
+    assert config.load(path).figures is figures
 
 
 def test_all_problems_are_reported_together(tmp_path):

@@ -9,7 +9,7 @@ check, then whether its points may count yet.
 
 from grader import diagnosis
 from grader.checks.context import Context, load_reference
-from grader.checks.registry import REGISTRY, Check, Fail, Outcome, check, ids, number
+from grader.checks.registry import REGISTRY, Check, Fail, Outcome, Pass, check, ids, number
 
 # isort: off
 # Imported for their @check declarations, in grading order (which numbers the checks).
@@ -26,6 +26,7 @@ __all__ = [
     "Context",
     "Fail",
     "Outcome",
+    "Pass",
     "check",
     "ids",
     "load_reference",
@@ -52,9 +53,18 @@ def run(check_id, ctx) -> Outcome:
                 f"{outcome.feedback}",
             )
     try:
-        outcome = Outcome(True, spec.run(ctx))
+        passed = spec.run(ctx)
+        if isinstance(passed, Pass):
+            outcome = Outcome(True, passed.feedback, figure_data=passed.figure_data)
+        else:
+            outcome = Outcome(True, passed)
     except Fail as exc:
-        outcome = Outcome(False, exc.feedback + diagnosis.describe(exc.mistakes), exc.mistakes)
+        outcome = Outcome(
+            False,
+            exc.feedback + diagnosis.describe(exc.mistakes),
+            exc.mistakes,
+            figure_data=exc.figure_data,
+        )
     outcome.output = ctx.take_output()
     if (
         outcome.passed

@@ -5,10 +5,11 @@ em_run), judged by the log-likelihood the grader computes itself after every M-s
 import numpy as np
 
 from grader import diagnosis
-from grader.cases import Params
+from grader.cases import NOTEBOOK_EM, Params
 from grader.checks.judge import LABELS, fmt, need
-from grader.checks.registry import Fail, check
+from grader.checks.registry import Fail, Pass, check
 from grader.feedback import bullets, code
+from grader.figure_data import EmFit, floats
 from grader.sandbox.protocol import PARAM_NAMES
 
 LL_MATCH_RTOL = 1e-6  # EM trajectory vs the reference, relative to max(1, |ll|)
@@ -57,6 +58,29 @@ def _fall(case, lls, it) -> str:
     )
 
 
+def _fit(ctx, case, reply, done, iteration, marked=None, why="") -> EmFit:
+    """The figure's numbers for ``case``: the log-likelihood of every iteration, the
+    student's (as far as its run went) and the reference's, and both fits after
+    ``iteration``."""
+    ref_params = [case.start]
+    for _ in range(case.iterations):
+        ref = ref_params[-1]
+        ref_params.append(ctx.ref_mstep(ref, case.X, ctx.ref_estep(ref, case.X)))
+    rows = [Params(*(reply.arrays[name][i] for name in PARAM_NAMES)) for i in range(done)]
+    mine = [case.start, *rows]
+    return EmFit(
+        case=case.name,
+        x=floats(case.X).ravel(),
+        mine=mine[iteration],
+        reference=ref_params[iteration],
+        iteration=iteration,
+        lls=floats([ctx.ref_loglik(params, case.X) for params in mine]),
+        ref_lls=floats([ctx.ref_loglik(params, case.X) for params in ref_params]),
+        marked=marked,
+        why=why,
+    )
+
+
 def _iterations_reported(case, reply) -> int:
     """How many iterations the reply accounts for, once it is a whole account: a row of k
     numbers per iteration, and either every iteration or an error at the one after the last.
@@ -88,7 +112,7 @@ def _iterations_reported(case, reply) -> int:
     "log-likelihood never decreases and follows the reference's",
 )
 def em_monotone(ctx):
-    summary = []
+    summary, shown = [], None
     for case in ctx.cases.em_cases:
         reply = need(ctx.em_run(case.start, case.X, case.iterations), case.name)
         done = _iterations_reported(case, reply)
@@ -104,19 +128,31 @@ def em_monotone(ctx):
             if not np.isfinite(ll):
                 raise Fail(
                     f"{case.name}: after iteration {it} the log-likelihood is {ll} (priors "
-                    f"{fmt(mine.priors)}, means {fmt(mine.mus)}, variances {fmt(mine.variances)})"
+                    f"{fmt(mine.priors)}, means {fmt(mine.mus)}, variances {fmt(mine.variances)})",
+                    figure_data=_fit(ctx, case, reply, done, it, it, "not finite"),
                 )
             if ll < previous - LL_DROP_RTOL * scale:
-                raise Fail(_fall(case, lls, it), [diagnosis.LOGLIK_DECREASED])
+                raise Fail(
+                    _fall(case, lls, it),
+                    [diagnosis.LOGLIK_DECREASED],
+                    _fit(ctx, case, reply, done, it, it, "fell"),
+                )
             if abs(ll - ll_ref) > LL_MATCH_RTOL * scale:
                 raise Fail(
                     f"{case.name}: after iteration {it} the log-likelihood is {ll:.10g}, the "
-                    f"reference's {ll_ref:.10g} ({_most_different(mine, ref)})"
+                    f"reference's {ll_ref:.10g} ({_most_different(mine, ref)})",
+                    figure_data=_fit(ctx, case, reply, done, it, it, "parted"),
                 )
             previous = ll
         if "failure" in reply.values:
-            raise Fail(_stopped(case, reply.values["failure"], reply.values))
+            raise Fail(
+                _stopped(case, reply.values["failure"], reply.values),
+                figure_data=_fit(ctx, case, reply, done, done, done + 1, "stopped"),
+            )
         summary.append(
             f"{case.name}: {case.iterations} iterations, final log-likelihood {previous:.6f}"
         )
-    return "The log-likelihood never decreased and followed the reference:\n\n" + bullets(summary)
+        if case is NOTEBOOK_EM:  # a pass shows the fit of the notebook's data
+            shown = _fit(ctx, case, reply, done, done)
+    text = "The log-likelihood never decreased and followed the reference:\n\n" + bullets(summary)
+    return Pass(text, shown)

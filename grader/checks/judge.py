@@ -12,6 +12,7 @@ from grader import diagnosis
 from grader.cases import Params
 from grader.checks.registry import Fail
 from grader.feedback import code, comparison, escape, numbers
+from grader.figure_data import EstepValues, floats
 from grader.sandbox.protocol import PARAM_NAMES
 
 ATOL = 1e-6
@@ -75,10 +76,17 @@ def result(reply, n, k, what) -> np.ndarray:
     return got
 
 
+def worst_row(got, expected) -> int:
+    """The row of ``got`` furthest from ``expected`` (a non-finite entry is furthest)."""
+    err = np.abs(got - expected)
+    err[~np.isfinite(err)] = np.inf
+    return int(np.argmax(err.max(axis=1)))
+
+
 def worst_row_message(got, expected, X, what):
     err = np.abs(got - expected)
     err[~np.isfinite(err)] = np.inf
-    row = int(np.argmax(err.max(axis=1)))
+    row = worst_row(got, expected)
     return (
         f"{what}: row {row} (x = {float(X[row, 0]):.6g}):\n\n"
         + comparison([("expected", expected[row]), ("got", got[row])])
@@ -99,7 +107,9 @@ def compare_estep(case, got, expected):
     raise Fail(
         worst_row_message(got, expected, case.X, case.name),
         diagnosis.diagnose_estep(got, case.X, p.priors, p.mus, p.variances),
-    )
+        EstepValues(case.name, floats(case.X).ravel(), floats(got), floats(expected),
+                    worst_row(got, expected)),
+    )  # fmt: skip
 
 
 def over_cases(case_list, judge):
@@ -125,4 +135,4 @@ def over_cases(case_list, judge):
     if len(failures) > 1:
         ks = ", ".join(str(k) for k in sorted(failed_k))
         feedback += f"\n\n({len(failures)} of {len(case_list)} cases failed, for k = {ks}.)"
-    raise Fail(feedback, mistakes)
+    raise Fail(feedback, mistakes, shown.figure_data)

@@ -7,6 +7,7 @@ from grader import cases, diagnosis
 from grader.checks.judge import LABELS, close, fmt, need, over_cases, param_after
 from grader.checks.registry import Fail, check
 from grader.feedback import code, comparison
+from grader.figure_data import MstepValues, floats
 from grader.sandbox.protocol import PARAM_NAMES
 
 
@@ -23,6 +24,16 @@ def _mstep_results(ctx):
             for case in ctx.cases.mstep_cases
         ]
     return ctx.cache["mstep"]
+
+
+def _values(case, reply, reference, focus) -> MstepValues:
+    """The figure's numbers: every parameter the student's mstep stored as k numbers."""
+    stored = {name: reply.arrays.get(name) for name in PARAM_NAMES}
+    mine = {
+        name: floats(arr).ravel() if arr is not None and arr.size == case.params.k else None
+        for name, arr in stored.items()
+    }
+    return MstepValues(case.name, mine, reference, focus)
 
 
 def _check_param(ctx, name):
@@ -58,7 +69,7 @@ def _check_param(ctx, name):
             mistakes.append(diagnosis.STORED_NOTHING)
         if name == "variances":
             mistakes += diagnosis.variance_mistakes(got)
-        raise Fail(message, mistakes)
+        raise Fail(message, mistakes, _values(case, reply, reference, name))
 
     over_cases(ctx.cases.mstep_cases, judge)
     return f"{label.capitalize()} match the maximum-likelihood update for k = 1..6."

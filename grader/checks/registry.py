@@ -91,12 +91,24 @@ class Outcome:
     mistakes: list = field(default_factory=list)
     output: str = ""  # what the student's code printed during this check
     internal_error: bool = False
+    figure_data: object = None  # numbers a figure is drawn from (grader/figure_data.py)
+
+
+@dataclass
+class Pass:
+    """What a check may return instead of its feedback alone: the feedback of a pass and
+    the numbers its figure is drawn from."""
+
+    feedback: str
+    figure_data: object = None
 
 
 class Fail(Exception):
-    """Raised inside a check to fail it with feedback (and diagnosed mistakes)."""
+    """Raised inside a check to fail it with feedback (and diagnosed mistakes, and the
+    numbers a figure of the failure is drawn from)."""
 
-    def __init__(self, feedback, mistakes=()):
+    def __init__(self, feedback, mistakes=(), figure_data=None):
         super().__init__(feedback)
         self.feedback = feedback
         self.mistakes = list(dict.fromkeys(mistakes))
+        self.figure_data = figure_data
