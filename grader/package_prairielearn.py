@@ -72,7 +72,7 @@ def handout_html(root=PROJECT_ROOT) -> str:
     PrairieLearn renders question.html as a mustache template."""
     from markdown_it import MarkdownIt
 
-    text = package.handout_text(root)
+    text = package.handout_text(root).replace(" to Gradescope", "")  # here, it is PrairieLearn
     html = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
     return html.replace("{", "&#123;").replace("}", "&#125;")
 
@@ -85,6 +85,8 @@ def question_html(root=PROJECT_ROOT, input_element=EDITOR) -> str:
         "<pl-question-panel>\n"
         f'<div class="gmm1d-handout">\n{handout_html(root)}</div>\n'
         f"<p>Your files: {files}</p>\n"
+        "<p>Submit your finished <code>gmm1d.py</code> below: each submission is graded by "
+        "the checks in the table above.</p>\n"
         f"{input_element}\n"
         "</pl-question-panel>\n\n"
         "<pl-submission-panel>\n"

@@ -227,6 +227,7 @@ def test_question_html_has_the_editor_the_hint_and_the_results(built):
     assert '<pl-file-download file-name="two_gaussian_1dgm.py">' in html
     assert "<pl-external-grader-results>" in html and "{{" not in html
     assert "<h1>Lab 3" in html and "<table>" in html  # the handout, its grading table filled
+    assert "Gradescope" not in html
     client = out / "questions" / "gmm1d" / "clientFilesQuestion"
     assert (client / "gmm1d.py").read_bytes() == STUB.read_bytes()
     assert (client / "two_gaussian_1dgm.py").is_file()
