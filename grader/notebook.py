@@ -95,29 +95,31 @@ def read_cells(raw: bytes) -> list:
     return found
 
 
-def _parses(text) -> bool:
+def _parsed(text):
+    """The module ``ast`` of ``text``, or None when it is not Python (nothing is run)."""
     try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # never runs anything
-        return False
-    return True
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 def _without_magics(text):
     """``text`` with IPython line magics and shell lines replaced by ``pass`` at their indent
-    (so an ``if`` around one stays valid); returns (text, how many lines were replaced).
+    (so an ``if`` around one stays valid); returns (text, lines replaced, its ast or None).
 
     Only done when the cell does not parse as Python as it is: a line starting with ``%`` or
     ``!`` inside a string of a valid cell is data, not a magic."""
-    if _parses(text):
-        return text, 0
+    tree = _parsed(text)
+    if tree is not None:
+        return text, 0, tree
     lines, replaced = text.split("\n"), 0
     for i, line in enumerate(lines):
         if _MAGIC_OR_SHELL.match(line):
             indent = line[: len(line) - len(line.lstrip(" \t"))]
             lines[i] = f"{indent}pass  # grader: left out {line.strip()[:1]}-line"
             replaced += 1
-    return "\n".join(lines), replaced
+    text = "\n".join(lines)
+    return text, replaced, _parsed(text) if replaced else None
 
 
 def _run_only_call(node) -> str | None:
@@ -134,12 +136,12 @@ def _run_only_call(node) -> str | None:
     return name if name in RUN_ONLY_CALLS else None
 
 
-def _without_run_only_calls(text):
-    """``text`` without its top-level run-only calls; returns (text, names of the calls)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return text, []  # left as it is: the worker's import reports the syntax error
+def _without_run_only_calls(text, tree):
+    """``text`` without its top-level run-only calls; returns (text, names of the calls).
+    A cell that is not Python (``tree`` None) stays as it is: the worker's import reports
+    its syntax error, as for a .py."""
+    if tree is None:
+        return text, []
     lines, names = text.split("\n"), []
     for node in reversed(tree.body):
         name = _run_only_call(node)
@@ -168,10 +170,10 @@ def convert(raw: bytes, filename="gmm1d.ipynb") -> Conversion:
             magic = text.lstrip().split(None, 1)[0][:40]
             left_out.append(f"cell {number} (the cell magic {magic})")
             continue
-        text, replaced = _without_magics(text)
+        text, replaced, tree = _without_magics(text)
         if replaced:
             left_out.append(f"cell {number}: {replaced} IPython magic or shell line(s)")
-        text, calls = _without_run_only_calls(text)
+        text, calls = _without_run_only_calls(text, tree)
         if calls:
             left_out.append(f"cell {number}: the call(s) of {', '.join(calls)}()")
         parts.append(f"\n# --- cell {number} ---\n{text.rstrip()}\n")
