@@ -7,6 +7,7 @@ python -m grader batch ...                   regrade a class export (see grader/
 python -m grader checks [--config PATH]      list the checks, their points and visibility
 """
 
+import os
 import sys
 
 
@@ -48,5 +49,18 @@ def list_checks(argv):
     return 0
 
 
+def _exit_now(code):
+    """Leave without the interpreter's teardown: a grading has written its results and closed
+    its sandbox by the time it returns, and tearing down matplotlib's modules (loaded to draw
+    the feedback's pictures) costs about 0.1 s, a quarter of grading the reference."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    args = sys.argv[1:]
+    code = main(args)
+    if not (args and args[0] in ("batch", "checks")):  # a grading: one file, or Gradescope's
+        _exit_now(code)
+    sys.exit(code)

@@ -253,6 +253,8 @@ def _mstep(data: MstepValues):
                 ax.text(clusters[j] + 0.2, 0, "not finite", rotation=90, fontsize=7,
                         ha="center", va="bottom", color=YOURS)  # fmt: skip
             missing += int(np.sum(~np.isfinite(mine)))
+        if name == data.focus:
+            high += 0.2 * (high - low)  # room for the values written on the bars
         ax.set_ylim(low, high)
         ax.set_xticks(clusters)
         ax.set_xlabel("cluster", fontsize=8)

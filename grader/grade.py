@@ -106,6 +106,15 @@ def grading_result(
         f"Score: {score:g}/{cfg.max_score:g}. "
         "Each check below says what was expected and what came back."
     )
+    unwritten = sorted({method for _, outcome in outcomes for method in outcome.unwritten})
+    if unwritten:  # said once, here, and in one line by each check it fails
+        one = len(unwritten) == 1
+        summary = (
+            f"**{checks.not_written(unwritten)}:** {'it' if one else 'they'} still "
+            f"{'raises' if one else 'raise'} the starter's `NotImplementedError`, so every "
+            f"check that calls {'it' if one else 'them'} fails. HANDOUT.md has the formulas; "
+            "`python gmm1d.py` checks your work before you upload.\n\n" + summary
+        )
     return GradingResult(
         checks=tuple(results),
         score=score,
@@ -246,19 +255,27 @@ def _finish(result, results_path):
     return result
 
 
+SUBCOMMANDS = """subcommands (each has its own --help):
+  python -m grader autograde   the Gradescope flow (run_autograder calls it)
+  python -m grader batch       regrade a class: a Gradescope export or a folder of .py files
+  python -m grader checks      list the checks, their ids, points and visibility
+  python -m grader prairielearn  the PrairieLearn flow (its question's entrypoint calls it)"""
+
+
 def main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m grader",
         description="Grade one gmm1d.py or gmm1d.ipynb: print a table and write a Gradescope "
         "results.json.",
-        epilog="Subcommands: 'python -m grader autograde' (the Gradescope flow), "
-        "'python -m grader batch' (a class export).",
+        epilog=SUBCOMMANDS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("submission", type=Path, help="the student's gmm1d.py or gmm1d.ipynb")
     parser.add_argument(
-        "submission",
-        type=Path,
-        help="the student's gmm1d.py or gmm1d.ipynb (a missing file is graded as "
-        "'nothing uploaded')",
+        "--nothing-uploaded",
+        action="store_true",
+        help="grade SUBMISSION as nothing uploaded, as Gradescope does an upload without a "
+        "gmm1d.py (every check fails, naming the file; the batch uses it)",
     )
     parser.add_argument(
         "--results",
@@ -293,8 +310,15 @@ def main(argv):
     except (config_module.ConfigError, secret.SecretError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    submission = args.submission if args.submission.exists() else None
-    note = args.note or ("" if submission else f"{args.submission.name} does not exist.")
+    if args.nothing_uploaded:
+        submission = None
+    elif args.submission.is_file():
+        submission = args.submission
+    else:  # a typo on an instructor's command line is an error, never a student's zero
+        why = "is not a file" if args.submission.exists() else "does not exist"
+        print(f"grader: {args.submission} {why}", file=sys.stderr)
+        return 2
+    note = args.note
     result = grade_submission(
         submission,
         args.results,

@@ -8,7 +8,7 @@ the checks. Every text here is Markdown of ours, already bounded (grader/report.
 figure is a PNG drawn in the grader's process from validated numbers (grader/figures.py).
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,6 @@ class GradingResult:
     gradable: bool = True  # False only where nothing gradable was uploaded / our side failed
     visibility: str = "visible"  # Gradescope-wide: who sees the results (config [results])
     stdout_visibility: str = "hidden"  # who sees the grader's own log (config [results])
-    notes: tuple[str, ...] = field(default=())  # run-level remarks for the instructor's log
 
     def without_figures(self, why: str) -> "GradingResult":
         """The same result with every figure dropped, ``why`` added to the summary (a writer

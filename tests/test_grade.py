@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,12 +32,61 @@ def test_reference_gets_full_marks_and_a_table(tmp_path):
     assert "Total: 100/100" in proc.stdout and proc.stdout.count("PASS") == len(checks.ids())
 
 
-def test_missing_file_fails_every_check_naming_gmm1d(tmp_path):
+def test_a_mistyped_file_is_an_error_not_a_zero(tmp_path):
     proc = _cli(tmp_path / "nothing.py", "--results", tmp_path / "r.json", "--quiet")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert f"grader: {tmp_path / 'nothing.py'} does not exist" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
+    assert _cli(tmp_path, "--results", tmp_path / "r.json").returncode == 2  # a folder
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    make = subprocess.run(
+        ["make", "grade", f"SUBMISSION={tmp_path / 'typo.py'}", f"RESULTS={tmp_path / 'r.json'}",
+         f"VENV={sys.prefix}"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert make.returncode == 2 and "typo.py does not exist" in make.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_nothing_uploaded_fails_every_check_naming_gmm1d(tmp_path):
+    """What Gradescope's flow and the batch do for an upload without a gmm1d.py."""
+    proc = _cli(tmp_path / "nothing.py", "--nothing-uploaded", "--results", tmp_path / "r.json",
+                "--quiet")  # fmt: skip
     assert proc.returncode == 0 and proc.stdout == ""
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["score"] == 0
     assert all(t["status"] == "failed" and "gmm1d.py" in t["output"] for t in data["tests"])
+
+
+def test_help_lists_every_subcommand():
+    """Every word grader/__main__.py dispatches on is in ``python -m grader --help``."""
+    dispatched = re.findall(
+        r'argv\[0\] == "(\w+)"', (PROJECT_ROOT / "grader" / "__main__.py").read_text()
+    )
+    assert sorted(dispatched) == ["autograde", "batch", "checks", "prairielearn"]
+    shown = _cli("--help").stdout
+    for word in dispatched:
+        assert f"python -m grader {word} " in shown, word
+        assert _cli(word, "--help").returncode == 0, word
+
+
+def test_an_untouched_stub_says_once_at_the_top_that_the_steps_are_not_written(tmp_path):
+    proc = _cli(PROJECT_ROOT / "gmm1d.py", "--results", tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["output"].startswith(
+        "**Your `estep` and `mstep` are not written yet:** they still raise the starter's "
+        "`NotImplementedError`"
+    )
+    failing = [t for t in data["tests"] if t["status"] == "failed"]
+    assert len(failing) == len(checks.ids()) - 1  # all but loads
+    for test in failing:
+        assert test["output"] in (
+            "Your `estep` is not written yet (it raises `NotImplementedError`).",
+            "Your `mstep` is not written yet (it raises `NotImplementedError`).",
+        ), test["output"]
+        assert test["output_format"] == "md"  # nothing of theirs to draw
+    assert "Traceback" not in json.dumps(data) and data["output"].count("not written") == 1
+    assert proc.stdout.count("is not written yet") == len(failing)  # the table says it too
 
 
 def test_a_file_name_that_is_not_utf8_still_gives_valid_results(tmp_path):
@@ -110,3 +160,20 @@ def test_the_graders_own_log_lines_never_reach_a_students_feedback(capfd):
     data = grade._run(config.load(), run_check, note="", started=time.monotonic(), extra={})
     assert data["tests"] and all("private-path" not in t["output"] for t in data["tests"])
     assert "private-path" in capfd.readouterr().err  # the instructor's log has it
+
+
+def test_grade_submission_returns_the_neutral_result_and_writes_gradescopes_file(tmp_path):
+    """The contract other platforms code against (grader/result.py): ordered CheckResults with
+    the registry's ids and numbers, totals, the run's facts; Gradescope's file is one writer."""
+    from grader.result import CheckResult, GradingResult
+
+    result = grade.grade_submission(None, tmp_path / "r.json", note="nothing here")
+    assert isinstance(result, GradingResult) and result.gradable is False
+    assert [c.check_id for c in result.checks] == checks.ids()
+    assert [c.number for c in result.checks] == list(range(1, len(checks.ids()) + 1))
+    assert all(isinstance(c, CheckResult) and not c.passed and c.points == 0 for c in result.checks)
+    assert result.score == 0 and result.max_score == 100 and result.summary.startswith("nothing")
+    assert result.extra["complete"] is True and result.extra["submission"] is None
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [t["extra_data"]["check"] for t in data["tests"]] == checks.ids()
+    assert data["output"] == result.summary

@@ -411,10 +411,11 @@ def test_grader_killed_midway_leaves_fallback_results(gradescope):
 
 
 def test_unusable_results_are_replaced_and_kept_for_the_instructor(gradescope):
-    nan_writer = (
+    nan_writer = (  # returns what grade_submission returns (a GradingResult's totals)
+        "import types\n"
         "def grade_submission(submission, results_path=None, **kwargs):\n"
         "    open(results_path, 'w').write('{\"score\": NaN, \"tests\": []}')\n"
-        "    return {}\n"
+        "    return types.SimpleNamespace(score=0.0, max_score=100.0)\n"
     )
     with Sabotage(gradescope.source / "grader" / "grade.py", nan_writer):
         results, log = gradescope.run({"gmm1d.py": text(REFERENCE)})

@@ -138,3 +138,27 @@ def test_printed_output_that_fills_the_test_stays_one_closed_block():
     dropped = int(body.split("\n[... ")[1].split(" more characters")[0])
     assert printed.startswith(shown) and len(shown) + dropped == len(printed)
     assert len(fence) > max(len(run) for run in shown.split("x") if run)  # no run closes it
+
+
+def test_the_table_gives_each_failures_likely_causes_a_line_of_their_own_uncut():
+    """The first line of a failing check's feedback fits its row; every likely cause follows
+    on its own line(s), whole, however long (the batch's logs print this table too)."""
+    from grader.diagnosis import MISTAKES
+
+    def run_check(check_id):
+        if check_id == "mstep_variances":
+            return checks.Outcome(False, "M-step, k = 3, variances: " + "x" * 200,
+                                  ["variance_old_mean", "unbiased_variance"])  # fmt: skip
+        return checks.Outcome(True, "ok")
+
+    table = format_table(_result(run_check), width=110)
+    lines = table.splitlines()
+    assert all(len(line) <= 110 for line in lines)
+    row = next(i for i, line in enumerate(lines) if "mstep_variances" in line)
+    assert lines[row].endswith("...")
+    causes = lines[row + 1 : row + 6]
+    flat = " ".join(line.strip() for line in causes)
+    for key in ("variance_old_mean", "unbiased_variance"):
+        assert f"likely cause: {MISTAKES[key]}" in flat
+    assert sum(line.strip().startswith("likely cause:") for line in causes) == 2
+    assert "likely cause" not in "\n".join(lines[:row] + lines[row + 6 :])

@@ -45,6 +45,8 @@ def grade_command(
     """The single-grade command line (``make grade`` runs the same), plus the note saying
     which file of the upload was graded, as the Gradescope flow gives it."""
     cmd = [sys.executable, "-m", "grader", str(submission), "--results", str(results)]
+    if not Path(submission).is_file():  # nothing gradable: graded as Gradescope grades it
+        cmd.append("--nothing-uploaded")
     if note:
         cmd.append(f"--note={note}")  # one argument, even if the text starts with "-"
     if config is not None:
@@ -128,8 +130,9 @@ def _grade_one(sub, out, timeout, missing_dir, command) -> JobResult:
     partial = results_dir / f".{sub.id}.partial.json"
     log = logs_dir / f"{sub.id}.txt"
     partial.unlink(missing_ok=True)
-    # Nothing gradable: hand the grader a path that certainly does not exist, so it reports the
-    # missing file exactly as a single grade would (never a stray link left in the folder).
+    # Nothing gradable: hand the grader a path that certainly does not exist (never a stray link
+    # left in the folder) and --nothing-uploaded (grade_command), so it reports the missing file
+    # exactly as the Gradescope flow would.
     submission = (
         sub.path if sub.path is not None else missing_dir / sub.id / paths.SUBMISSION_FILENAME
     )

@@ -30,9 +30,16 @@ __all__ = [
     "check",
     "ids",
     "load_reference",
+    "not_written",
     "number",
     "run",
 ]
+
+
+def not_written(methods) -> str:
+    """'Your `estep` is not written yet', for one or both steps (Markdown)."""
+    names = " and ".join(f"`{method}`" for method in methods)
+    return f"Your {names} {'is' if len(methods) == 1 else 'are'} not written yet"
 
 
 def run(check_id, ctx) -> Outcome:
@@ -44,6 +51,7 @@ def run(check_id, ctx) -> Outcome:
     spec = REGISTRY[check_id]
     done = ctx.cache.setdefault("outcomes", {})
     ctx.take_output()
+    ctx.take_unwritten()
     for earlier in ids()[: number(check_id) - 1]:
         outcome = done.get(earlier)
         if REGISTRY[earlier].gate and outcome is not None and not outcome.passed:
@@ -66,6 +74,12 @@ def run(check_id, ctx) -> Outcome:
             figure_data=exc.figure_data,
         )
     outcome.output = ctx.take_output()
+    unwritten = ctx.take_unwritten()
+    if unwritten and not outcome.passed:  # one line, not the same traceback in every check
+        outcome.unwritten = unwritten
+        outcome.figure_data = None  # nothing of theirs to draw
+        they = "it raises" if len(unwritten) == 1 else "they raise"
+        outcome.feedback = f"{not_written(unwritten)} ({they} `NotImplementedError`)."
     if (
         outcome.passed
         and spec.requires

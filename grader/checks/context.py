@@ -35,6 +35,7 @@ class Context:
         self.cases = case_set  # grader/cases.py CaseSet: this grading's generated inputs
         self.cache = {}
         self.outputs = []
+        self.unwritten = set()  # methods that raised NotImplementedError during this check
 
     @classmethod
     def for_grading(cls, sandbox, reference, course_secret):
@@ -44,19 +45,32 @@ class Context:
         return cls(sandbox, reference, cases.CaseSet(key))
 
     # -- sandbox calls (student code, in the worker process)
-    def _record(self, reply):
+    def _record(self, reply, method=None):
         if reply.output:
             self.outputs.append(reply.output)
+        self.note_unwritten(reply, method)
         return reply
+
+    def note_unwritten(self, reply, method=None):
+        """Note ``method`` (or, for em_run, the step that raised) if the call raised
+        NotImplementedError: the starter's placeholder, still in place. A check that reuses
+        an earlier call's reply calls this itself."""
+        failure = reply.values.get("failure") if method is None else None
+        if isinstance(failure, dict):  # em_run: the step that raised, and what it raised
+            method, error = failure.get("stage"), str(failure.get("error", ""))
+        else:
+            error = reply.error if reply.kind == "exception" else ""
+        if method in ("estep", "mstep") and error.startswith("NotImplementedError"):
+            self.unwritten.add(method)
 
     def construct(self, k):
         return self._record(self.sandbox.construct(k))
 
     def estep(self, params: Params, X):
-        return self._record(self.sandbox.estep(params.k, params.as_dict(), X))
+        return self._record(self.sandbox.estep(params.k, params.as_dict(), X), "estep")
 
     def mstep(self, params: Params, X, gammas):
-        return self._record(self.sandbox.mstep(params.k, params.as_dict(), X, gammas))
+        return self._record(self.sandbox.mstep(params.k, params.as_dict(), X, gammas), "mstep")
 
     def em_run(self, params: Params, X, iterations):
         return self._record(self.sandbox.em_run(params.k, params.as_dict(), X, iterations))
@@ -65,6 +79,11 @@ class Context:
         text = "".join(self.outputs)
         self.outputs = []
         return text
+
+    def take_unwritten(self) -> tuple:
+        """The methods that raised NotImplementedError since the last call, sorted."""
+        methods, self.unwritten = tuple(sorted(self.unwritten)), set()
+        return methods
 
     # -- reference (trusted, in this process)
     def _model(self, params: Params):

@@ -147,7 +147,10 @@ def em_monotone(ctx):
         if "failure" in reply.values:
             raise Fail(
                 _stopped(case, reply.values["failure"], reply.values),
-                figure_data=_fit(ctx, case, reply, done, done, done + 1, "stopped"),
+                # Nothing to draw before the first iteration's parameters.
+                figure_data=_fit(ctx, case, reply, done, done, done + 1, "stopped")
+                if done
+                else None,
             )
         summary.append(
             f"{case.name}: {case.iterations} iterations, final log-likelihood {previous:.6f}"

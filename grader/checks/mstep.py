@@ -23,6 +23,8 @@ def _mstep_results(ctx):
             )
             for case in ctx.cases.mstep_cases
         ]
+    for _, reply, _ in ctx.cache["mstep"]:
+        ctx.note_unwritten(reply, "mstep")
     return ctx.cache["mstep"]
 
 

@@ -92,6 +92,7 @@ class Outcome:
     output: str = ""  # what the student's code printed during this check
     internal_error: bool = False
     figure_data: object = None  # numbers a figure is drawn from (grader/figure_data.py)
+    unwritten: tuple = ()  # "estep"/"mstep" when the check failed on the starter's placeholder
 
 
 @dataclass
