@@ -14,7 +14,7 @@ JOBS ?=
 BATCH_FLAGS ?=
 
 .PHONY: venv test test-fast test-images test-sandbox test-unprivileged lint grade batch bench \
-	clean autograder handout
+	clean autograder handout prairielearn try-prairielearn
 
 venv: $(VENV)/.installed
 
@@ -39,7 +39,7 @@ test-fast: venv
 	$(PY) -m pytest -m "not slow and not images" -n auto --dist loadfile
 
 test-images: venv
-	$(PY) -m pytest -m images -rA tests/test_images.py
+	$(PY) -m pytest -m images -rA tests/test_images.py tests/test_images_prairielearn.py
 
 # The sandbox's attacks and the commands they threaten, as whoever runs this target.
 SANDBOX_TESTS = tests/test_sandbox_landlock.py tests/test_sandbox_seccomp.py \
@@ -76,6 +76,18 @@ autograder:
 # nbformat, which need the venv. It also rewrites HANDOUT.md from HANDOUT.in.md (commit it).
 handout: venv
 	$(PY) -m grader.package handout --out dist/handout.zip
+
+# The PrairieLearn question (docs/prairielearn.md): dist/prairielearn/, rebuilt every time;
+# PL_INPUT=upload takes a file upload (gmm1d.py or gmm1d.ipynb) instead of the editor.
+PL_INPUT ?= editor
+prairielearn: venv
+	$(PY) -m grader.package_prairielearn --out dist/prairielearn --input $(PL_INPUT)
+
+# Grade SUBMISSION as PrairieLearn would, in a /grade-shaped temporary folder; its
+# results.json is copied to RESULTS (default here: results/prairielearn.json).
+try-prairielearn: RESULTS = results/prairielearn.json
+try-prairielearn: prairielearn
+	$(PY) prairielearn/try_prairielearn.py "$(SUBMISSION)" --results "$(RESULTS)"
 
 # Not out/: a regrade's grades.csv and results are yours to keep (or delete) by hand.
 clean:

@@ -2,6 +2,7 @@
 
 python -m grader SUBMISSION --results PATH   grade one file (table + results.json)
 python -m grader autograde                   the Gradescope flow (see grader/gradescope.py)
+python -m grader prairielearn [--grade-root DIR]  the PrairieLearn flow (grader/prairielearn.py)
 python -m grader batch ...                   regrade a class export (see grader/batch/)
 python -m grader checks [--config PATH]      list the checks, their points and visibility
 """
@@ -16,6 +17,10 @@ def main(argv=None):
         from grader import gradescope
 
         return gradescope.main(argv[1:])
+    if argv and argv[0] == "prairielearn":
+        from grader import prairielearn
+
+        return prairielearn.main(argv[1:])
     if argv and argv[0] == "batch":
         from grader import batch
 

@@ -21,12 +21,14 @@ validator in the tests (tests/results_schema.py).
 import argparse
 import functools
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
 
-from grader import checks, lockdown, report, secret, versions
+from grader import checks, lockdown, notebook, report, secret, versions
 from grader import config as config_module
+from grader.paths import SUBMISSION_FILENAME
 from grader.result import CheckResult, GradingResult
 from grader.writers.gradescope import to_gradescope_dict
 from grader.writers.terminal import format_table
@@ -182,10 +184,17 @@ def grade_submission(
         "complete": True,
         "versions": versions.installed(),  # Python, numpy, scipy: what graded (grader/versions.py)
     }
+    missing, converted = MISSING_MESSAGE, None
+    if notebook.is_notebook(submission) and submission.is_file():
+        try:  # parsed here, never run: its code runs only in the worker, like a .py
+            converted = notebook.load(submission)
+            note = "\n\n".join(filter(None, [note, notebook.note(converted, submission.name)]))
+        except notebook.NotebookError as exc:  # nothing gradable: every check says why
+            submission, missing = None, notebook.unreadable_message(submission.name, exc)
     if submission is None or not submission.is_file():
         result = grading_result(
             cfg,
-            lambda _id: checks.Outcome(False, MISSING_MESSAGE),
+            lambda _id: checks.Outcome(False, missing),
             note=note,
             started=started,
             extra=extra,
@@ -197,7 +206,7 @@ def grade_submission(
     sandbox = None
     try:  # one finally for everything after the worker starts: it is always closed
         try:
-            sandbox = Sandbox(submission, limits or cfg.limits)
+            sandbox = _sandbox(Sandbox, submission, converted, limits or cfg.limits)
             for warning in sandbox.support.warnings():
                 print(f"grader: WARNING: {warning}", file=sys.stderr)
             sandbox.start()  # the worker imports numpy while we load the reference
@@ -221,6 +230,17 @@ def grade_submission(
             sandbox.close()
 
 
+def _sandbox(sandbox_class, submission, converted, limits):
+    """The Sandbox of an upload; a notebook's converted Python is staged as gmm1d.py for the
+    moment the Sandbox reads it (once, in its constructor), then removed."""
+    if converted is None:
+        return sandbox_class(submission, limits)
+    with tempfile.TemporaryDirectory(prefix="gmm1d-notebook-") as scratch:
+        staged = Path(scratch) / SUBMISSION_FILENAME
+        staged.write_text(converted.source, encoding="utf-8")
+        return sandbox_class(staged, limits)
+
+
 def _our_side(_check_id):
     return checks.Outcome(False, OUR_SIDE_MESSAGE, internal_error=True)
 
@@ -239,17 +259,19 @@ def _finish(result, results_path):
 SUBCOMMANDS = """subcommands (each has its own --help):
   python -m grader autograde   the Gradescope flow (run_autograder calls it)
   python -m grader batch       regrade a class: a Gradescope export or a folder of .py files
-  python -m grader checks      list the checks, their ids, points and visibility"""
+  python -m grader checks      list the checks, their ids, points and visibility
+  python -m grader prairielearn  the PrairieLearn flow (its question's entrypoint calls it)"""
 
 
 def main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m grader",
-        description="Grade one gmm1d.py: print a table and write a Gradescope results.json.",
+        description="Grade one gmm1d.py or gmm1d.ipynb: print a table and write a Gradescope "
+        "results.json.",
         epilog=SUBCOMMANDS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("submission", type=Path, help="the student's gmm1d.py")
+    parser.add_argument("submission", type=Path, help="the student's gmm1d.py or gmm1d.ipynb")
     parser.add_argument(
         "--nothing-uploaded",
         action="store_true",

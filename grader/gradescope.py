@@ -34,6 +34,7 @@ IGNORED_DIRS = {"__MACOSX", "__pycache__"}  # plus every dot-directory (.git, .i
 MAX_LISTED = 10  # files named in a note, so a huge upload cannot flood the feedback
 MAX_FILES = 5000  # files examined at most: a huge upload (a whole home directory) stays cheap
 
+NOTEBOOK_FILENAME = "gmm1d.ipynb"
 _CLASS_RE = re.compile(rb"^[ \t]*class[ \t]+" + re.escape(paths.CLASS_NAME.encode()) + rb"\b", re.M)
 
 
@@ -83,13 +84,25 @@ def _listing(paths_, directory: Path) -> str:
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
+def _notebooks(files, directory: Path) -> list:
+    """The notebook to grade when no Python file defines the class: ``gmm1d.ipynb`` (the
+    shallowest), else the only ``.ipynb`` of the upload (several others: none, the student
+    must say which). Never opened here: grader/grade.py parses it (grader/notebook.py)."""
+    notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
+    named = [p for p in notebooks if p.name.lower() == NOTEBOOK_FILENAME]
+    if named:
+        return sorted(named, key=lambda p: _preference(p, directory))
+    return notebooks if len(notebooks) == 1 else []
+
+
 def find_submission(directory):
     """Find the file to grade in ``directory``; returns ``(path or None, note for the student)``.
 
     Order: ``gmm1d.py`` at the top level; else the ``*.py`` files (any depth) whose text defines
     ``class GMM1D``, preferring a name that starts with ``gmm1d``, then the shallowest and
-    shortest path; else any file named ``gmm1d.py`` (its missing class is then reported by the
-    checks). ``None`` means nothing gradable was uploaded; the note then lists what was.
+    shortest path; else ``gmm1d.ipynb`` or the only notebook (:func:`_notebooks`); else any file
+    named ``gmm1d.py`` (its missing class is then reported by the checks). ``None`` means
+    nothing gradable was uploaded; the note then lists what was.
     """
     directory = Path(directory)
     wanted = paths.SUBMISSION_FILENAME
@@ -106,6 +119,8 @@ def find_submission(directory):
         (p for p in python_files if _defines_class(p)), key=lambda p: _preference(p, directory)
     )
     if not candidates:
+        candidates = _notebooks(files, directory)
+    if not candidates:
         candidates = sorted(
             (p for p in python_files if p.name.lower() == wanted),
             key=lambda p: _preference(p, directory),
@@ -114,27 +129,31 @@ def find_submission(directory):
         chosen, others = candidates[0], candidates[1:]
         rel = chosen.relative_to(directory)
         note = f"Graded {code(str(rel))}"
-        if str(rel) != wanted:
+        if str(rel) not in (wanted, NOTEBOOK_FILENAME):
             note += f" (no file was named `{wanted}` at the top level of your upload)"
         note += "."
         if others:
-            note += (
-                f" Also defining `class {paths.CLASS_NAME}`, not graded: "
-                f"{_listing(others, directory)}."
+            what = (
+                f"Also named `{NOTEBOOK_FILENAME}`"
+                if chosen.suffix.lower() == ".ipynb"
+                else f"Also defining `class {paths.CLASS_NAME}`"
             )
+            note += f" {what}, not graded: {_listing(others, directory)}."
         return chosen, note
 
     note = (
         f"No `{wanted}` was found, and no Python file in your upload defines "
         f"`class {paths.CLASS_NAME}`."
     )
+    if sum(p.suffix.lower() == ".ipynb" for p in files) > 1:
+        note += f" Of its several notebooks, none is named `{NOTEBOOK_FILENAME}`."
     if files:
         note += f" Your upload contained: {_listing(files, directory)}."
         if any(p.name == paths.HINT_FILENAME for p in files):
             note += f" (`{paths.HINT_FILENAME}` is the course's two-cluster hint, not your lab.)"
     else:
         note += " Your upload was empty."
-    note += f" Upload your finished `{wanted}`."
+    note += f" Upload your finished `{wanted}` (or `{NOTEBOOK_FILENAME}`)."
     return None, note
 
 

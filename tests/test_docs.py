@@ -53,6 +53,10 @@ RUNS = {
         "tests/test_batch.py::test_batch_csv_report_and_summary"
     ),
     "make grade SUBMISSION=path/to/gmm1d.py RESULTS=out/results.json": "here",
+    "make grade SUBMISSION=path/to/gmm1d.ipynb": "here",
+    "make prairielearn": "here",
+    "make prairielearn PL_INPUT=upload": "here",
+    "make try-prairielearn SUBMISSION=solution/gmm1d.py RESULTS=out/prairielearn.json": "here",
     f"{PY} -m grader path/to/gmm1d.py --results out/results.json": "here",
     f"{PY} -m grader checks": "here",
     f"{PY} -m grader.sandbox": "here",
@@ -179,6 +183,31 @@ def test_grade_one_file_as_shown(tmp_path):
         results = json.loads((tmp_path / "out" / "results.json").read_text())
         assert results["score"] == 100 and "estep_values" in output
         (tmp_path / "out" / "results.json").unlink()
+
+
+def test_grade_a_notebook_as_shown(tmp_path):
+    from tests import notebooks
+
+    (tmp_path / "path" / "to").mkdir(parents=True)
+    notebook = notebooks.build((ROOT / "solution" / "gmm1d.py").read_text())
+    (tmp_path / "path" / "to" / "gmm1d.ipynb").write_bytes(notebook)
+    shown = "make grade SUBMISSION=path/to/gmm1d.ipynb".replace("path/", f"{tmp_path}/path/")
+    output = run(f"{shown} RESULTS={tmp_path}/results.json")  # not the checkout's results/
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == 100, output
+
+
+def test_the_prairielearn_commands_as_shown(scratch):
+    output = run("make prairielearn PL_INPUT=upload", cwd=scratch)
+    question = scratch / "dist" / "prairielearn" / "questions" / "gmm1d"
+    assert "<pl-file-upload" in (question / "question.html").read_text(), output
+    run("make prairielearn", cwd=scratch)
+    assert "<pl-file-editor" in (question / "question.html").read_text()
+    output = run(
+        "make try-prairielearn SUBMISSION=solution/gmm1d.py RESULTS=out/prairielearn.json",
+        cwd=scratch,
+    )
+    results = json.loads((scratch / "out" / "prairielearn.json").read_text())
+    assert results["gradable"] is True and results["score"] == 1.0, output
 
 
 def test_make_grade_grades_the_reference(scratch):

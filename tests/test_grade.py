@@ -63,7 +63,7 @@ def test_help_lists_every_subcommand():
     dispatched = re.findall(
         r'argv\[0\] == "(\w+)"', (PROJECT_ROOT / "grader" / "__main__.py").read_text()
     )
-    assert sorted(dispatched) == ["autograde", "batch", "checks"]
+    assert sorted(dispatched) == ["autograde", "batch", "checks", "prairielearn"]
     shown = _cli("--help").stdout
     for word in dispatched:
         assert f"python -m grader {word} " in shown, word

@@ -101,10 +101,10 @@ def test_missing_directory_is_not_an_error(tmp_path):
 
 def test_upload_without_candidates_lists_what_was_uploaded(tmp_path):
     write(tmp_path / "report.pdf", data=b"%PDF-1.4")
-    write(tmp_path / "em.ipynb", "{}")
+    write(tmp_path / "em.txt", "{}")  # (the only .ipynb would be graded: tests/test_notebook.py)
     found, note = find_submission(tmp_path)
     assert found is None
-    assert "`em.ipynb`" in note and "`report.pdf`" in note
+    assert "`em.txt`" in note and "`report.pdf`" in note
 
 
 def test_nested_gmm1d_without_the_class_is_still_graded(tmp_path):
