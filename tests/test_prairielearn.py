@@ -132,28 +132,36 @@ import json, sys
 from grader import config, grade
 from grader.writers.gradescope import to_gradescope_dict
 from grader.writers.prairielearn import to_prairielearn_dict
-result = grade.grade_submission(sys.argv[1], None, config=config.load(sys.argv[2]))
-with open(sys.argv[3], "w") as out:
-    json.dump({"gradescope": to_gradescope_dict(result),
-               "prairielearn": to_prairielearn_dict(result)}, out)
+cfg = config.load(sys.argv[1])
+for source, out in json.loads(sys.argv[2]):
+    result = grade.grade_submission(source, None, config=cfg)
+    with open(out, "w") as handle:
+        json.dump({"gradescope": to_gradescope_dict(result),
+                   "prairielearn": to_prairielearn_dict(result)}, handle)
 """
 
 
-def _render(source, config_path, out):
-    """Grade ``source`` once in a child (its own session: hostile code cannot reach pytest);
-    returns both writers' dicts."""
+def _render_all(jobs, config_path):
+    """Grade each ``(source, out)`` of ``jobs`` in turn in one child (its own session: hostile
+    code cannot reach pytest), writing both writers' dicts to ``out``."""
+    pairs = json.dumps([[str(source), str(out)] for source, out in jobs])
     proc = subprocess.Popen(
-        [sys.executable, "-c", RENDER, str(source), str(config_path), str(out)],
+        [sys.executable, "-c", RENDER, str(config_path), pairs],
         cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip
     try:
-        _, err = proc.communicate(timeout=GRADE_TIMEOUT)
+        _, err = proc.communicate(timeout=GRADE_TIMEOUT * len(jobs))
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         _, err = proc.communicate()
     assert proc.returncode == 0, err.decode("utf-8", "replace")[-3000:]
-    return json.loads(out.read_text())
+    return [json.loads(Path(out).read_text()) for _, out in jobs]
+
+
+def _render(source, config_path, out):
+    """Grade ``source`` once in a child; returns both writers' dicts."""
+    return _render_all([(source, out)], config_path)[0]
 
 
 @pytest.fixture(scope="module")
@@ -167,14 +175,26 @@ def both(tmp_path_factory):
     with open(config_path, "w") as handle:
         parser.write(handle)
 
-    def render(name):
-        return name, _render(FIXTURES[name][0], config_path, work / f"{name.replace('/', '_')}")
+    def job(name):
+        folder = work / name.replace("/", "_")
+        folder.mkdir()
+        return FIXTURES[name].upload(folder), folder / "both.json"  # a patch, spliced
 
-    shared = [n for n in FIXTURES if not FIXTURES[n][1].get("root_only")]
-    alone = [n for n in FIXTURES if FIXTURES[n][1].get("root_only")]  # one at a time, last
+    def render(names):
+        return dict(zip(names, _render_all([job(n) for n in names], config_path)))
+
+    # Correct and buggy files share a child per core (one import of the grader each); a
+    # hostile file gets a child of its own (it may kill its grader), root-only ones last.
+    calm = [n for n in FIXTURES if not n.startswith("hostile/")]
+    hostile = [n for n in FIXTURES if n.startswith("hostile/")]
+    shared = [[n] for n in hostile if not FIXTURES[n][1].get("root_only")]
+    alone = [[n] for n in hostile if FIXTURES[n][1].get("root_only")]
+    rendered = {}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        rendered = dict(pool.map(render, shared))
-    rendered.update(map(render, alone))
+        for found in pool.map(render, [calm[0::2], calm[1::2], *shared]):
+            rendered.update(found)
+    for names in alone:
+        rendered.update(render(names))
     return rendered
 
 
@@ -191,6 +211,8 @@ def test_every_fixture_scores_the_same_on_prairielearn_as_on_gradescope(both, na
         results_schema.score(gradescope), abs=1e-9
     )
     assert [t["points"] for t in prairielearn["tests"]] == [t["score"] for t in gradescope["tests"]]
+    if name.startswith("correct/"):  # the fixture really was graded, not its patch text
+        assert prairielearn_schema.score(prairielearn) == 1.0
 
 
 # --- the built question ----------------------------------------------------------------------
@@ -275,7 +297,7 @@ def test_entrypoint_gives_the_reference_1_and_the_stub_0(built, tmp_path):
 
 @pytest.mark.slow
 def test_entrypoint_grades_a_buggy_file_as_on_gradescope(built, tmp_path):
-    source = FIXTURES["buggy/divide_by_n"][0]
+    source = FIXTURES["buggy/divide_by_n"].upload(tmp_path)
     data, _ = _through_entrypoint(built, tmp_path, source)
     # The Gradescope writer's score for the same file (another secret: same verdict here).
     gradescope = _render(source, REPO / "grader" / "config.ini", tmp_path / "both")["gradescope"]
