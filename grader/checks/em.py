@@ -5,12 +5,11 @@ em_run), judged by the log-likelihood the grader computes itself after every M-s
 import numpy as np
 
 from grader import diagnosis
-from grader.cases import NOTEBOOK_EM, Params
+from grader.cases import NOTEBOOK_EM, PARAM_NAMES, Params
 from grader.checks.judge import LABELS, fmt, need
 from grader.checks.registry import REGISTRY, Fail, Pass, check, number
 from grader.feedback import bullets, code
 from grader.figure_data import EmFit, floats
-from grader.sandbox.protocol import PARAM_NAMES
 
 LL_MATCH_RTOL = 1e-6  # EM trajectory vs the reference, relative to max(1, |ll|)
 LL_DROP_RTOL = 1e-9  # a fall larger than this (relative to max(1, |ll|)) is a decrease

@@ -9,11 +9,10 @@ passes.
 import numpy as np
 
 from grader import cases, diagnosis
-from grader.cases import Params
+from grader.cases import PARAM_NAMES, Params
 from grader.checks.registry import Fail
 from grader.feedback import code, comparison, escape, numbers
 from grader.figure_data import EstepValues, floats
-from grader.sandbox.protocol import PARAM_NAMES
 
 ATOL = 1e-6
 RTOL = 1e-5

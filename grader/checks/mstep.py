@@ -4,11 +4,11 @@ uses the gammas it is given without changing its inputs."""
 import numpy as np
 
 from grader import cases, diagnosis
+from grader.cases import PARAM_NAMES
 from grader.checks.judge import LABELS, close, fmt, need, over_cases, param_after
 from grader.checks.registry import Fail, check
 from grader.feedback import code, comparison
 from grader.figure_data import MstepValues, floats
-from grader.sandbox.protocol import PARAM_NAMES
 
 
 def _mstep_results(ctx):
