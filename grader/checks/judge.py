@@ -18,7 +18,6 @@ ATOL = 1e-6
 RTOL = 1e-5
 PMF_TOL = 1e-6  # row sums and the [0, 1] range
 K_RANGE = cases.K_VALUES
-LABELS = {"priors": "priors", "mus": "means", "variances": "variances"}
 _SANDBOX_REFUSALS = ("can't start new thread", "Resource temporarily unavailable")
 
 
