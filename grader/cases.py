@@ -23,7 +23,7 @@ and test_cases_fair_more.py check these over a thousand keys):
 * every M-step case's soft counts are at least 2 and its old means differ from the new ones
   (by at least 0.05), so the variance about the old means shows; along an EM trajectory the
   soft counts stay at least 2 and the variances above ``MIN_EM_VARIANCE`` (no collapse);
-* k = 1..6 are all covered.
+* every k of ``K_VALUES`` is covered.
 
 Shapes: ``X`` is ``(n_samples, 1)``; parameters are ``(n_components,)`` float arrays
 (the sandbox stores them in whatever layout the student's constructor uses);
@@ -36,8 +36,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.sandbox.protocol import PARAM_NAMES
-
+# The lab's contract: GMM1D's attributes that hold the parameters (the worker is told them).
+PARAM_NAMES = ("priors", "mus", "variances")
+PARAM_LABELS = dict(zip(PARAM_NAMES, ("priors", "means", "variances")))  # as feedback says them
 # The lab's facts, each spelled once: the numbers of clusters every step is checked for,
 # and the sizes of the E-step shape cases; the checks' texts are built from these.
 K_VALUES = range(1, 7)
@@ -248,8 +249,8 @@ class CaseSet:
 
     @functools.cached_property
     def mstep_cases(self):
-        """k = 1..6: gammas are random rows (not any model's posterior), soft counts >= 2,
-        and the old means differ from the new ones."""
+        """One per k of K_VALUES: gammas are random rows (not any model's posterior), soft
+        counts >= 2, and the old means differ from the new ones."""
         cases = []
         for k in K_VALUES:
             n = 60

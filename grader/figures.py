@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from grader.cases import component_densities
+from grader.cases import PARAM_LABELS, component_densities
 from grader.figure_data import EmFit, EstepValues, MstepValues
 from grader.result import Figure
 
@@ -31,7 +31,6 @@ YOURS, REFERENCE, DATA = "#d62728", "#1f77b4", "#c7c7c7"
 TICKS = 5  # at most, per axis
 PRELOAD_SWITCH_INTERVAL = 0.0002  # seconds (see _preload)
 SPREAD = 3.0  # the student's values are drawn up to this many reference spans beyond it
-LABELS = {"priors": "priors", "mus": "means", "variances": "variances"}
 WHAT_HAPPENED = {
     "fell": "yours fell",
     "parted": "yours parted from the reference's",
@@ -233,7 +232,7 @@ def _mstep(data: MstepValues):
     k = data.reference.k
     clusters = np.arange(1, k + 1)
     missing = 0
-    for ax, name in zip(axes, LABELS):
+    for ax, name in zip(axes, PARAM_LABELS):
         reference = getattr(data.reference, name)
         mine = data.mine.get(name)
         ax.bar(clusters - 0.2, reference, 0.38, color=REFERENCE, label="reference")
@@ -259,7 +258,7 @@ def _mstep(data: MstepValues):
         ax.set_xticks(clusters)
         ax.set_xlabel("cluster", fontsize=8)
         this = name == data.focus
-        ax.set_title(LABELS[name] + (" (this check)" if this else ""), fontsize=9,
+        ax.set_title(PARAM_LABELS[name] + (" (this check)" if this else ""), fontsize=9,
                      fontweight="bold" if this else "normal")  # fmt: skip
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=7, loc="upper right", ncols=2)
@@ -268,7 +267,9 @@ def _mstep(data: MstepValues):
         f"Three bar charts, one per parameter (priors, means, variances), each with a pair of "
         f"bars for each of the {k} clusters: the reference's and yours, for {data.case}."
     )
-    caption = f"Blue: the reference's; red: yours. This check judges the {LABELS[data.focus]}."
+    caption = (
+        f"Blue: the reference's; red: yours. This check judges the {PARAM_LABELS[data.focus]}."
+    )
     return fig, alt, caption + _not_finite_note(missing)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader import paths
+from grader import cases, paths
 from grader.sandbox import schema, worker
 from grader.sandbox.client import Sandbox
 
@@ -35,7 +35,7 @@ def _nan_empty():
 
 class _InProcessWorker(worker.Worker):
     def __init__(self, cls):
-        super().__init__(None, None, "gmm1d.py", paths.CLASS_NAME, 32 << 20)
+        super().__init__(None, None, "gmm1d.py", paths.CLASS_NAME, cases.PARAM_NAMES, 32 << 20)
         self.cls = cls
 
     def send(self, header, arrays=None):  # progress frames: nobody is waiting for them

@@ -4,6 +4,8 @@ The fairness promises themselves are checked over a thousand keys in test_cases_
 
 import hashlib
 import hmac
+import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -89,6 +91,17 @@ def test_every_k_from_1_to_6_is_covered():
     for group in (case_set.pmf_cases, case_set.value_cases, case_set.mstep_cases):
         assert sorted(c.params.k for c in group) == [1, 2, 3, 4, 5, 6]
     assert {c.start.k for c in case_set.em_cases} >= {2, 3, 6}
+
+
+def test_the_docs_name_the_ks_and_parameters_the_checks_use():
+    """docs/grading.md is written by hand: each k range it states is cases.K_TEXT, and the
+    handout's text names every attribute of cases.PARAM_NAMES (the lab's contract)."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    grading = (root / "docs" / "grading.md").read_text(encoding="utf-8")
+    ranges = re.findall(r"k = \d+ ?\.\. ?\d+", grading)
+    assert ranges and set(ranges) == {cases.K_TEXT}
+    handout = (root / "HANDOUT.in.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in handout or f"self.{name}" in handout for name in cases.PARAM_NAMES)
 
 
 def test_an_unfair_draw_is_redrawn_and_a_hopeless_one_is_our_bug():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from grader import cases, checks, config, diagnosis, secret
+from grader.cases import PARAM_NAMES
 from grader.sandbox import schema
-from grader.sandbox.protocol import PARAM_NAMES
 from tests.fake_sandbox import FakeSandbox
 
 REF = checks.load_reference()

@@ -16,8 +16,8 @@ import tempfile
 import numpy as np
 import pytest
 
-from grader import paths
-from grader.sandbox import Limits, SandboxError, protocol
+from grader import cases, paths
+from grader.sandbox import Limits, SandboxError, protocol, worker
 from grader.sandbox.process import OutputCapture
 from tests.sandbox_helpers import (
     AFTER_M,
@@ -44,6 +44,26 @@ def test_output_capture_keeps_head_and_counts_the_rest():
     small = OutputCapture(10)
     small.feed(b"caf\xe9\x00!")
     assert small.text() == "caf\ufffd!"
+
+
+def test_the_worker_is_told_the_labs_parameter_names(monkeypatch):
+    """The worker cannot import grader/cases.py: its command line carries cases.PARAM_NAMES
+    (after the class name), and a worker started with them serves the reference."""
+    started = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(argv, *args, **kwargs):
+        started.append(list(argv))
+        return real_popen(argv, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", recording_popen)
+    with sandbox(paths.SOLUTION_PATH) as sb:
+        reply = sb.construct(2)
+    assert reply.ok, reply.error
+    assert set(reply.values["param_types"]) == set(cases.PARAM_NAMES)
+    (argv,) = started
+    given = argv[argv.index(paths.CLASS_NAME) + 1]
+    assert worker.parse_param_names(given) == cases.PARAM_NAMES
 
 
 def test_reference_through_the_sandbox_matches_known_answers_and_in_process_reference():

@@ -1,6 +1,7 @@
 """The worker program on its own (no processes): describing student objects, setting
 parameters in the student's style, and the source text it is started with."""
 
+import json
 import os
 import pathlib
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from grader.cases import PARAM_NAMES
 from grader.sandbox import describe, worker
 from grader.sandbox.process import worker_source
 
@@ -73,7 +75,7 @@ def test_worker_serve_survives_hostile_attribute_objects():
 
     read_fd, write_fd = os.pipe()
     try:
-        serving = worker.Worker(-1, write_fd, "/nowhere/gmm1d.py", "GMM1D", 1 << 20)
+        serving = worker.Worker(-1, write_fd, "/nowhere/gmm1d.py", "GMM1D", PARAM_NAMES, 1 << 20)
         serving.cls = Model
         header, arrays = serving.serve({"op": "construct", "k": 2, "id": 1}, {})
     finally:
@@ -147,3 +149,62 @@ def test_uninitialised_memory_reads_as_nan_not_as_an_earlier_answer(n, k):
     assert run("patched") == (0, 100, "True")
     stale, nan, _ = run("control")
     assert stale > 0 and nan == 0
+
+
+def test_the_parameter_names_are_the_labs_not_the_protocols():
+    """The names are a fact of the lab (grader/cases.py); the wire protocol, which the
+    worker carries, no longer spells them."""
+    from grader.sandbox import protocol
+
+    assert not hasattr(protocol, "PARAM_NAMES")
+    assert PARAM_NAMES == ("priors", "mus", "variances")  # the handout's GMM1D attributes
+    assert worker.parse_param_names(json.dumps(PARAM_NAMES)) == PARAM_NAMES
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "",
+        "priors,mus,variances",  # not JSON
+        '"priors"',  # a string, not a list
+        "[]",
+        '["priors", "priors"]',
+        '["priors", 1]',
+        '["priors", ["mus"]]',
+        '["priors", "mus-2"]',
+        '["priors", "class"]',  # a keyword
+        '["__class__"]',  # private: setattr would replace the model's class
+        '["X"]',  # an array of its own on the channel
+        json.dumps(["p"] * 9),
+        json.dumps([f"p{i}" for i in range(9)]),  # more than MAX_PARAMS
+        json.dumps(["a" * 65]),  # longer than an array name may be
+    ],
+)
+def test_the_worker_refuses_malformed_parameter_names_before_it_starts(given):
+    with pytest.raises(ValueError, match="parameter names"):
+        worker.parse_param_names(given)
+    argv = ["-1", "-1", "gmm1d.py", "GMM1D", given, "1024", "{}"]
+    with pytest.raises(ValueError, match="parameter names"):  # before confinement or import
+        worker.main(argv)
+
+
+def test_the_worker_reads_the_parameters_it_is_given():
+    """The names come from the caller, not a constant of the worker: a worker given only
+    "mus" reads and reports only that."""
+
+    class Model:
+        def __init__(self, k):
+            self.num_gaussians = k
+            self.priors, self.mus, self.variances = [1 / k] * k, [0.5] * k, [1.0] * k
+
+    read_fd, write_fd = os.pipe()
+    try:
+        serving = worker.Worker(-1, write_fd, "/nowhere/gmm1d.py", "GMM1D", ("mus",), 1 << 20)
+        serving.cls = Model
+        header, arrays = serving.serve({"op": "construct", "k": 2, "id": 1}, {})
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert header["kind"] == "ok"
+    assert header["values"]["param_types"] == {"mus": "list of 2"}
+    assert set(arrays) == {"mus"}

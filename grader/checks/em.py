@@ -5,12 +5,11 @@ em_run), judged by the log-likelihood the grader computes itself after every M-s
 import numpy as np
 
 from grader import diagnosis
-from grader.cases import NOTEBOOK_EM, Params
-from grader.checks.judge import LABELS, fmt, need
+from grader.cases import NOTEBOOK_EM, PARAM_LABELS, PARAM_NAMES, Params
+from grader.checks.judge import fmt, need
 from grader.checks.registry import REGISTRY, Fail, Pass, check, number
 from grader.feedback import bullets, code
 from grader.figure_data import EmFit, floats
-from grader.sandbox.protocol import PARAM_NAMES
 
 LL_MATCH_RTOL = 1e-6  # EM trajectory vs the reference, relative to max(1, |ll|)
 LL_DROP_RTOL = 1e-9  # a fall larger than this (relative to max(1, |ll|)) is a decrease
@@ -24,7 +23,9 @@ def _most_different(mine: Params, ref: Params) -> str:
         return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12)))
 
     name = max(PARAM_NAMES, key=gap)
-    return f"your {LABELS[name]} {fmt(getattr(mine, name))}, reference {fmt(getattr(ref, name))}"
+    return (
+        f"your {PARAM_LABELS[name]} {fmt(getattr(mine, name))}, reference {fmt(getattr(ref, name))}"
+    )
 
 
 def _earlier_failures(ctx) -> list:

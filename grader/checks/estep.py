@@ -4,6 +4,7 @@ side effects."""
 import numpy as np
 
 from grader import cases, diagnosis
+from grader.cases import PARAM_NAMES
 from grader.checks.judge import (
     PMF_TOL,
     compare_estep,
@@ -16,7 +17,6 @@ from grader.checks.judge import (
 )
 from grader.checks.registry import Fail, check
 from grader.feedback import code, comparison, numbers
-from grader.sandbox.protocol import PARAM_NAMES
 
 
 @check(

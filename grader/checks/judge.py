@@ -9,17 +9,15 @@ passes.
 import numpy as np
 
 from grader import cases, diagnosis
-from grader.cases import Params
+from grader.cases import PARAM_NAMES, Params
 from grader.checks.registry import Fail
 from grader.feedback import code, comparison, escape, numbers
 from grader.figure_data import EstepValues, floats
-from grader.sandbox.protocol import PARAM_NAMES
 
 ATOL = 1e-6
 RTOL = 1e-5
 PMF_TOL = 1e-6  # row sums and the [0, 1] range
 K_RANGE = cases.K_VALUES
-LABELS = {"priors": "priors", "mus": "means", "variances": "variances"}
 _SANDBOX_REFUSALS = ("can't start new thread", "Resource temporarily unavailable")
 
 

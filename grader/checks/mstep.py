@@ -4,11 +4,11 @@ uses the gammas it is given without changing its inputs."""
 import numpy as np
 
 from grader import cases, diagnosis
-from grader.checks.judge import LABELS, close, fmt, need, over_cases, param_after
+from grader.cases import PARAM_LABELS, PARAM_NAMES
+from grader.checks.judge import close, fmt, need, over_cases, param_after
 from grader.checks.registry import Fail, check
 from grader.feedback import code, comparison
 from grader.figure_data import MstepValues, floats
-from grader.sandbox.protocol import PARAM_NAMES
 
 
 def _mstep_results(ctx):
@@ -41,7 +41,7 @@ def _values(case, reply, reference, focus) -> MstepValues:
 def _check_param(ctx, name):
     """Judge one parameter of every M-step case; the others are their own checks' business
     (a wrong size or value of one parameter fails only that parameter's check)."""
-    label = LABELS[name]
+    label = PARAM_LABELS[name]
     results = {id(case): (reply, reference) for case, reply, reference in _mstep_results(ctx)}
 
     def judge(case):
@@ -62,7 +62,7 @@ def _check_param(ctx, name):
         kept = np.isclose(got, before, atol=diagnosis.MATCH_ATOL, rtol=diagnosis.MATCH_RTOL)
         kept &= ~np.isclose(got, expected, atol=diagnosis.MATCH_ATOL, rtol=diagnosis.MATCH_RTOL)
         if np.array_equal(got, before):
-            updated = [LABELS[n] for n in PARAM_NAMES
+            updated = [PARAM_LABELS[n] for n in PARAM_NAMES
                        if n != name and not np.array_equal(situation.stored.get(n),
                                                            getattr(case.params, n))]  # fmt: skip
             message += f"\n\n(these are the {label} `mstep` was given: it stored none"

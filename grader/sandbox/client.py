@@ -18,10 +18,11 @@ import time
 import numpy as np
 
 from grader import paths
+from grader.cases import PARAM_NAMES
 from grader.sandbox import cleanup, isolation, process
 from grader.sandbox.limits import Limits
 from grader.sandbox.process import OutputCapture
-from grader.sandbox.protocol import PARAM_NAMES, ProtocolError, encode_frame
+from grader.sandbox.protocol import ProtocolError, encode_frame
 from grader.sandbox.schema import (
     STAGES_OF_OP,
     Reply,
@@ -32,6 +33,7 @@ from grader.sandbox.schema import (
 from grader.text import one_line, printable
 
 DEFAULT_LIMITS = Limits()
+_PARAMS_TEXT = ", ".join(PARAM_NAMES[:-1]) + " and " + PARAM_NAMES[-1]  # priors, mus and ...
 
 
 class Sandbox:
@@ -145,7 +147,7 @@ class Sandbox:
     def _label(self, stage, k):
         return {
             "construct": f"{paths.CLASS_NAME}({k})",
-            "set_params": f"setting priors, mus and variances on {paths.CLASS_NAME}({k})",
+            "set_params": f"setting {_PARAMS_TEXT} on {paths.CLASS_NAME}({k})",
         }.get(stage, stage)
 
     def _call(self, op, k, params, data, options=None):

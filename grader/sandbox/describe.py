@@ -14,7 +14,6 @@ import os
 
 import numpy as np
 
-from grader.sandbox.protocol import PARAM_NAMES
 from grader.text import one_line
 
 MAX_MESSAGE_CHARS = 300
@@ -175,10 +174,11 @@ def read_param(model, name):
         return MISSING, "reading it raised " + describe_exception(exc)
 
 
-def collect_params(model, arrays, values):
-    """Put the model's parameters, raveled float64, in ``arrays``; problems in values."""
+def collect_params(model, param_names, arrays, values):
+    """Put the model's parameters ``param_names``, raveled float64, in ``arrays``; problems in
+    values."""
     errors = {}
-    for name in PARAM_NAMES:
+    for name in param_names:
         value, error = read_param(model, name)
         if error is None:
             array, error = to_float_array(value)

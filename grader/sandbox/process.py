@@ -22,6 +22,7 @@ import sys
 import time
 
 from grader import paths
+from grader.cases import PARAM_NAMES
 from grader.sandbox import cleanup, isolation
 from grader.sandbox.protocol import FrameReader, ProtocolError
 from grader.sandbox.schema import SandboxError
@@ -138,7 +139,8 @@ def spawn(python, limits, account, support, source):
         # submission's directory.
         python, "-I", "-B", "-u", "-c", worker_source(),
         str(request_read), str(reply_write),
-        paths.SUBMISSION_FILENAME, paths.CLASS_NAME, str(limits.reply_bytes), json.dumps(plan),
+        paths.SUBMISSION_FILENAME, paths.CLASS_NAME, json.dumps(PARAM_NAMES),
+        str(limits.reply_bytes), json.dumps(plan),
     ]  # fmt: skip
     try:
         proc = subprocess.Popen(

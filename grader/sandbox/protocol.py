@@ -39,8 +39,6 @@ import numpy as np
 
 from grader import strictjson
 
-# The model's parameters, by their attribute names on GMM1D: the one place they are spelled.
-PARAM_NAMES = ("priors", "mus", "variances")
 MAX_HEADER_BYTES = 64 * 1024
 MAX_ARRAYS = 16
 MAX_ARRAY_NAME_CHARS = 64

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 
 from grader import paths
-from grader.sandbox.protocol import PARAM_NAMES, ProtocolError, TooLarge
+from grader.cases import PARAM_NAMES
+from grader.sandbox.protocol import ProtocolError, TooLarge
 from grader.text import one_line
 
 OPS = ("construct", "estep", "mstep", "em_run")

@@ -1,10 +1,13 @@
 """The sandbox worker: runs in the child process, imports the submission, serves calls.
 
 grader.sandbox starts it as ``python -I -B -u -c <program> REQUEST_FD REPLY_FD FILENAME
-CLASS_NAME MAX_REPLY_BYTES PLAN``, where the program carries the source text of this file
-and the modules it imports (grader/sandbox/process.py: the worker cannot read the grader's
-directory) and PLAN is the confinement plan as JSON. So this module may import only the
-standard library, numpy and those modules; it is also importable normally, for the tests.
+CLASS_NAME PARAM_NAMES MAX_REPLY_BYTES PLAN``, where the program carries the source text of
+this file and the modules it imports (grader/sandbox/process.py: the worker cannot read the
+grader's directory), PARAM_NAMES is the JSON list of the class's parameter attributes
+(grader/cases.py: the lab's contract, which the worker cannot import; checked by
+:func:`parse_param_names`) and PLAN is the confinement plan as JSON. So this module may import
+only the standard library, numpy and those modules; it is also importable normally, for the
+tests.
 
 Sequence: import numpy (module level, before ``main``) -> confine itself
 (grader/sandbox/confine.py) -> send ``ready`` with the confinement report -> make
@@ -30,6 +33,7 @@ everything that can run student code) but not about its own environment.
 import functools
 import importlib.util
 import json
+import keyword
 import os
 import random
 import sys
@@ -49,11 +53,13 @@ from grader.sandbox.describe import (
     to_float_array,
     type_name,
 )
-from grader.sandbox.protocol import PARAM_NAMES
 from grader.text import one_line
 
 MAX_CLASSES = 20
 MAX_REQUEST_BYTES = 1 << 31  # requests come from the trusted parent
+MAX_PARAMS = 8
+# The other arrays a request or reply carries: a parameter of that name would be confused with them.
+OTHER_ARRAYS = frozenset({"X", "gammas", "result", "X_after", "gammas_after"})
 
 
 # --- the submission ----------------------------------------------------------------------
@@ -99,6 +105,39 @@ def load_submission(path, class_name):
     return found, {"status": "ok", "classes": classes}
 
 
+def _is_param_name(name):
+    return (
+        type(name) is str
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("_")  # public attributes only: no __class__ or __dict__
+        and len(name) <= protocol.MAX_ARRAY_NAME_CHARS
+        and name not in OTHER_ARRAYS
+    )
+
+
+def parse_param_names(text):
+    """The parameter attribute names from their JSON argv form, as a tuple.
+
+    They are used with getattr/setattr on the model and as array names on the channel, so
+    anything but a list of 1 to MAX_PARAMS distinct public identifiers is a ValueError
+    (raised before confinement or the submission: a bad list is the grader's bug)."""
+    try:
+        names = json.loads(text)
+    except (TypeError, ValueError):
+        names = None
+    if (
+        type(names) is not list
+        or not 1 <= len(names) <= MAX_PARAMS
+        or not all(_is_param_name(name) for name in names)
+        or len(set(names)) != len(names)
+    ):
+        raise ValueError(
+            f"the parameter names must be a JSON list of identifiers, not {text!r:.200}"
+        )
+    return tuple(names)
+
+
 # --- serving -----------------------------------------------------------------------------
 
 
@@ -125,11 +164,12 @@ def uninitialised_reads_as_nan():
 
 
 class Worker:
-    def __init__(self, request_fd, reply_fd, path, class_name, max_reply_bytes):
+    def __init__(self, request_fd, reply_fd, path, class_name, param_names, max_reply_bytes):
         self.request_fd = request_fd
         self.reply_fd = reply_fd
         self.path = path
         self.class_name = class_name
+        self.param_names = param_names  # parse_param_names's tuple
         self.max_reply_bytes = max_reply_bytes
         self.cls = None
         self.call_id = None
@@ -160,7 +200,7 @@ class Worker:
             if op != "construct":
                 stage = "set_params"
                 self.progress(stage)
-                for name in PARAM_NAMES:
+                for name in self.param_names:
                     current, _ = read_param(model, name)
                     setattr(model, name, styled(current, arrays[name], k))
             if op == "estep":
@@ -190,13 +230,12 @@ class Worker:
         if op == "em_run":
             self.em_run(model, X_copy, k, int(header["iterations"]), values, out)
         else:
-            collect_params(model, out, values)
+            collect_params(model, self.param_names, out, values)
         self.flush_output()
         self.fit_reply(out, values)
         return {"kind": "ok", "error": "", "values": values}, out
 
-    @staticmethod
-    def describe_model(model, values):
+    def describe_model(self, model, values):
         num, _ = read_param(model, "num_gaussians")
         values["num_gaussians"] = None
         try:  # an int subclass may override __int__ and friends
@@ -214,7 +253,7 @@ class Worker:
         values["num_gaussians_repr"] = shown
         values["param_types"] = {
             name: "missing" if value is MISSING else describe_value(value)
-            for name, value in ((n, read_param(model, n)[0]) for n in PARAM_NAMES)
+            for name, value in ((n, read_param(model, n)[0]) for n in self.param_names)
         }
 
     def em_run(self, model, X, k, iterations, values, out):
@@ -222,9 +261,9 @@ class Worker:
         mstep, the parameters left exactly as its mstep stored them, ``iterations`` times.
         After each M-step the parameters are read back (any k-element layout) for the grader
         to judge; the run stops at the first exception or unreadable parameter."""
-        layouts = {name: describe_value(read_param(model, name)[0]) for name in PARAM_NAMES}
+        layouts = {name: describe_value(read_param(model, name)[0]) for name in self.param_names}
         values["start_layouts"] = dict(layouts)
-        trajectory = {name: [] for name in PARAM_NAMES}
+        trajectory = {name: [] for name in self.param_names}
         for iteration in range(1, iterations + 1):
             stage = "estep"
             try:
@@ -237,7 +276,7 @@ class Worker:
                 error = describe_exception(exc, self.path)
                 values["failure"] = {"iteration": iteration, "stage": stage, "error": error}
                 break
-            current = {name: read_param(model, name) for name in PARAM_NAMES}
+            current = {name: read_param(model, name) for name in self.param_names}
             layouts = {name: describe_value(value) for name, (value, _) in current.items()}
             read = {}
             for name, (value, error) in current.items():
@@ -248,13 +287,13 @@ class Worker:
                     values["failure"] = {"iteration": iteration, "stage": "read", "error": error}
                     break
                 read[name] = array.ravel()
-            if len(read) < len(PARAM_NAMES):
+            if len(read) < len(self.param_names):
                 break
-            for name in PARAM_NAMES:
+            for name in self.param_names:
                 trajectory[name].append(read[name])
         values["layouts"] = layouts  # as the last M-step stored them (what failed saw)
-        values["iterations_done"] = len(trajectory["priors"])
-        for name in PARAM_NAMES:
+        values["iterations_done"] = len(trajectory[self.param_names[0]])
+        for name in self.param_names:
             out[name] = np.array(trajectory[name], dtype=float).reshape(-1, k)
 
     def fit_reply(self, arrays, values):
@@ -263,7 +302,7 @@ class Worker:
         while arrays and sum(a.nbytes + 128 for a in arrays.values()) > budget:
             name = max(arrays, key=lambda n: arrays[n].nbytes)
             shape = arrays.pop(name).shape
-            key = "param_errors" if name in PARAM_NAMES else "array_errors"
+            key = "param_errors" if name in self.param_names else "array_errors"
             values.setdefault(key, {})[name] = f"too large to send back (shape {shape})"
 
     @staticmethod
@@ -299,7 +338,8 @@ class Worker:
 
 
 def main(argv):
-    request_fd, reply_fd, filename, class_name, max_reply_bytes, plan = argv
+    request_fd, reply_fd, filename, class_name, param_names, max_reply_bytes, plan = argv
     path = os.path.join(os.getcwd(), filename)
-    worker = Worker(int(request_fd), int(reply_fd), path, class_name, int(max_reply_bytes))
+    names = parse_param_names(param_names)  # before anything runs: a bad one is our bug
+    worker = Worker(int(request_fd), int(reply_fd), path, class_name, names, int(max_reply_bytes))
     worker.run(json.loads(plan))
