@@ -13,7 +13,7 @@ OUT ?= out/batch
 JOBS ?=
 BATCH_FLAGS ?=
 
-.PHONY: venv test test-fast test-images test-sandbox test-unprivileged lint grade batch bench \
+.PHONY: venv test test-slow test-images test-sandbox test-unprivileged lint grade batch bench \
 	clean autograder handout prairielearn try-prairielearn
 
 venv: $(VENV)/.installed
@@ -28,15 +28,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt
 	chmod -R go+rX $(VENV)
 	touch $@
 
-# The bare-image test (tests/test_images.py: mmdebstrap, chroot, minutes) runs only in
-# test-images; CI runs it after make test.
+# make test: everything but the end-to-end tests marked slow (every fixture through the real
+# command line, the emulated Gradescope image, PrairieLearn's entrypoint, the notebook in a
+# kernel), which make test-slow runs; CI runs both. The bare-image tests (mmdebstrap, chroot,
+# minutes) run only in test-images.
 # -n auto: one pytest worker per core, each module on one worker (--dist loadfile), so a
 # module's fixtures (an emulated Gradescope image, a class regrade) are built once.
 test: venv
-	$(PY) -m pytest -m "not images" -n auto --dist loadfile
-
-test-fast: venv
 	$(PY) -m pytest -m "not slow and not images" -n auto --dist loadfile
+
+test-slow: venv
+	$(PY) -m pytest -m "slow and not images" -n auto --dist loadfile
 
 test-images: venv
 	$(PY) -m pytest -m images -rA tests/test_images.py tests/test_images_prairielearn.py

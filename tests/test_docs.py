@@ -32,6 +32,7 @@ EMULATION = "tests/test_gradescope_e2e.py::test_reference_solution_gets_full_mar
 RUNS = {
     "make grade": "here",
     "make test": "ci",
+    "make test-slow": "ci",
     "make lint": "ci",
     "make test-unprivileged": "ci",
     "make test-images": "ci",
