@@ -1,11 +1,11 @@
-"""Similarity (grader/batch/similarity.py) on the class built for it, tests/similarity_class/:
+"""Similarity (grader/batch/similarity.py) on a class built for it from the submission
+fixtures and the two edited copies in tests/similarity_class/. Every file is the student's
+methods (a patch, tests/fixture_patches.py) spliced into today's stub, so the class always
+shares exactly the starter its students were given; an exact copy is made here.
 
-Each file is a patch (tests/fixture_patches.py): the student's methods, spliced into today's
-stub, so the class always shares exactly the starter its students were given.
-
-* ``indep_*``: eleven correct solutions of different styles, written apart (the fixtures of
+* ``indep_*``: eleven correct solutions of different styles, written apart (fixtures of
   tests/submissions/correct/, among them public implementations): never flagged;
-* ``buggy_divide_by_n`` with ``copy_exact_divide_by_n`` (byte-identical) and
+* ``buggy_divide_by_n`` (buggy/divide_by_n) with ``copy_exact_divide_by_n`` (byte-identical) and
   ``copy_renamed_divide_by_n`` (identifiers renamed, comments and docstrings rewritten),
   ``copy_exact_python_loops`` (a copy of ``indep_python_loops``) and
   ``copy_edited_python_loops`` (the same, identifiers renamed, two statements swapped, a line
@@ -24,9 +24,16 @@ import pytest
 
 from grader.batch import similarity
 from grader.batch.export import Submission
+from tests import submission_fixtures
 from tests.fixture_patches import splice
 
-CLASS = Path(__file__).parent / "similarity_class"
+CLASS = Path(__file__).parent / "similarity_class"  # the edited copies: their own lines
+CORRECT = Path(__file__).parent / "submissions" / "correct"
+INDEPENDENT = [
+    "fortran_inplace_chaining", "hint_style_epsilon", "log_space", "norm_logpdf_clip_cov",
+    "numpy_matrix", "property_table", "python_loops", "scipy_logsumexp_einsum", "scipy_norm",
+    "softmax_average", "vectorised_columns",
+]  # fmt: skip
 
 COPIED = {
     frozenset(pair)
@@ -51,8 +58,14 @@ def stubs() -> dict[str, str]:
 def texts():
     """Each student's file: their methods (a patch) spliced into today's stub, as they would
     have written them into the starter they were given."""
-    patches = sorted(CLASS.glob("*.patch.py"))
-    return {p.name.removesuffix(".patch.py"): splice(p.read_text()) for p in patches} | stubs()
+    fixtures = submission_fixtures.discover()
+    found = {f"indep_{n}": fixtures[f"correct/{n}"].source().decode() for n in INDEPENDENT}
+    found["buggy_divide_by_n"] = fixtures["buggy/divide_by_n"].source().decode()
+    found["copy_exact_divide_by_n"] = found["buggy_divide_by_n"]
+    found["copy_exact_python_loops"] = found["indep_python_loops"]
+    for patch in sorted(CLASS.glob("*.patch.py")):
+        found[patch.name.removesuffix(".patch.py")] = splice(patch.read_text())
+    return found | stubs()
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +140,7 @@ def test_scores_are_the_same_in_every_process():
 
     code = (
         "from pathlib import Path; from grader.batch import similarity as s; s.THRESHOLD = 0; "
-        f"t = {{p.stem: p.read_text() for p in Path({str(CLASS)!r}).glob('*.py')}}; "
+        f"t = {{p.stem: p.read_text() for p in Path({str(CORRECT)!r}).glob('*.patch.py')}}; "
         "print([(p.a.id, p.b.id, p.score) for p in s.compare(t).pairs])"
     )
     root = Path(__file__).resolve().parent.parent
@@ -138,4 +151,4 @@ def test_scores_are_the_same_in_every_process():
         ).stdout
         for seed in ("1", "2")
     }  # fmt: skip
-    assert len(outputs) == 1 and "indep_" in outputs.pop()
+    assert len(outputs) == 1 and "python_loops" in outputs.pop()

@@ -12,7 +12,7 @@ the other file shares (copydetect's per-file similarity): a student who copied a
 file and added code of their own still scores high. Two uploads whose code (as tokens) is
 identical and not boilerplate always score 1. A pair is flagged at ``THRESHOLD`` or above;
 the threshold and the figures it was chosen from are in docs/instructors.md (measured on
-tests/similarity_class/, see tests/test_similarity.py).
+a class built from the test fixtures, see tests/test_similarity.py).
 """
 
 import csv
