@@ -1,6 +1,7 @@
-"""In a class regrade: finds the batch's results folder through the grader's command line in
-/proc (its --results argument) and overwrites every other submission's results with full
-marks, at import. Implements nothing itself."""
+"""In a class regrade: finds the batch's results folder through a command line in /proc (a
+grader's --results argument, or the batch driver's --out, whose results/ it is: the batch's
+long-lived grading processes get each upload's arguments over a pipe) and overwrites every
+other submission's results with full marks, at import. Implements nothing itself."""
 import json
 import os
 
@@ -22,9 +23,12 @@ def _attack():
                 args = handle.read().split(b"\0")
         except OSError:
             continue
-        if b"--results" not in args:
+        if b"--results" in args:
+            folder = os.path.dirname(args[args.index(b"--results") + 1].decode())
+        elif b"batch" in args and b"--out" in args:
+            folder = os.path.join(args[args.index(b"--out") + 1].decode(), "results")
+        else:
             continue
-        folder = os.path.dirname(args[args.index(b"--results") + 1].decode())
         try:
             names = os.listdir(folder)
         except OSError as exc:
