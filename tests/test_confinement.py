@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import pathlib
+import re
 import socket
 import subprocess
 import sys
@@ -143,6 +144,10 @@ ATTACKERS = {
     # learns other gradings' private directories through inotify on /tmp, chmods gmm1d.py 0
     "inotify_chmod": "INOTIFY refused: errno 1",
 }
+# What the attack prints in the control run when it reached the gradings beside it. Whether
+# that also costs a copy points depends on when it lands: a worker that has mapped all it
+# needs survives 16 MiB of address space, so the control accepts either as the attack working.
+REACHED = {"prlimit_others": r"PRLIMIT reached [1-9]", "inotify_chmod": r"INOTIFY reached [1-9]"}
 
 
 @pytest.mark.parametrize("attacker", sorted(ATTACKERS))
@@ -150,8 +155,8 @@ def test_in_a_batch_no_upload_can_reach_another_grading(tmp_path, attacker):
     """Issue 17: an upload that attacks, for 8 s at import, the gradings that run beside it,
     graded two at a time with copies of the reference: every copy still scores 100. On a
     normal account (all workers share your uid) the control run, with seccomp off, shows the
-    attack is real there: some copy loses points. As root every worker has its own uid,
-    which stops it too."""
+    attack is real there: it reaches the gradings beside it, and usually costs a copy points.
+    As root every worker has its own uid, which stops it too."""
     require("seccomp")
     folder = tmp_path / "class"
     folder.mkdir()
@@ -183,7 +188,9 @@ def test_in_a_batch_no_upload_can_reach_another_grading(tmp_path, attacker):
     if not ROOT and not alone:
         pytest.skip("control run skipped: beside other tests, its attack would reach their workers")
     if not ROOT:
-        assert any(totals["control"][name] != "100" for name in victims), totals["control"]
+        harmed = any(totals["control"][name] != "100" for name in victims)
+        said = (tmp_path / "control" / "results" / "b_attacker.json").read_text()
+        assert harmed or re.search(REACHED[attacker], said), (totals["control"], said[-2000:])
 
 
 def test_in_a_batch_no_upload_can_starve_the_batch_driver(tmp_path):
