@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from grader import paths
 from grader.sandbox import SandboxError, confine, isolation
 from grader.sandbox.limits import Limits
 from tests.sandbox_helpers import (
@@ -223,3 +224,22 @@ def test_a_system_interpreters_prefix_is_not_opened_whole(monkeypatch):
     roots = confine.interpreter_roots()
     assert "/usr" not in roots and "/usr/local" not in roots
     assert os.path.realpath(stdlib) in roots
+
+
+def test_matplotlib_is_preloaded_only_for_an_import_that_runs_at_import_time():
+    """The stub's plot_fit imports matplotlib inside the function: preloading it for every
+    upload cost each grading a font list built in memory. A top-level import (or one in a
+    try at the top) still gets it; a file that does not parse falls back to naming it."""
+    stub = (paths.PROJECT_ROOT / "gmm1d.py").read_bytes()
+    assert b"matplotlib" in stub
+    cases = {
+        stub: False,
+        b"import matplotlib.pyplot as plt\n": True,
+        b"try:\n    from matplotlib import pyplot\nexcept ImportError:\n    pass\n": True,
+        b"def f():\n    import matplotlib\n": False,
+        b"# matplotlib\nx = (": True,
+        b"import numpy\n": False,
+    }
+    for source, preloaded in cases.items():
+        plan = isolation.make_plan(Limits(), None, isolation.kernel_support(), source)
+        assert (plan["preload"] == ["matplotlib.pyplot"]) is preloaded, source[:60]

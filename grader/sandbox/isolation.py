@@ -20,6 +20,7 @@ SandboxError: grading never proceeds silently weaker. ``GMM1D_SANDBOX_WITHOUT=la
 prove each layer is what stops its attack; the results then say the layer was off.
 """
 
+import ast
 import itertools
 import os
 import pathlib
@@ -131,15 +132,40 @@ def private_dir(account, source, landlock_holds=True):
     return directory
 
 
-# Imported by the worker before its limits when the submission's text names them.
+# Imported by the worker before its limits when the submission imports them where importing
+# the file runs the import (not inside a function: every stub's plot_fit imports matplotlib
+# lazily, and preloading it cost every grading ~0.35 s of font list built in memory).
 PRELOADED = {b"matplotlib": "matplotlib.pyplot"}
+
+
+def _imported_at_import(source, word):
+    """Whether ``source`` imports package ``word`` outside any function body; where it does
+    not parse, whether it names it at all (its import fails then anyway)."""
+    if word not in source:
+        return False
+    try:  # parsed, never run; the upload's size is capped before it gets here
+        tree = ast.parse(source)
+    except Exception:  # noqa: BLE001 - a syntax error, or nesting the parser refuses
+        return True
+    name = word.decode()
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == name for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == name:
+            return True
+        stack.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def make_plan(limits, account, support, source=b""):
     """The confinement plan the worker applies to itself (JSON-ready; grader/sandbox/confine.py)."""
     mb = 1 << 20
     return {
-        "preload": [module for word, module in PRELOADED.items() if word in source],
+        "preload": [m for word, m in PRELOADED.items() if _imported_at_import(source, word)],
         "uid": account.uid if account else None,
         "gid": account.gid if account else None,
         "parent_pid": os.getpid(),
