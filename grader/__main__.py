@@ -62,6 +62,14 @@ if __name__ == "__main__":
     from grader import reaper
 
     args = sys.argv[1:]
+    if args[:1] not in (["batch"], ["checks"]) and "--no-figures" not in args:
+        import numpy  # noqa: F401 - imported once, before the fork: both processes need it
+
+        from grader import drawer
+
+        # Before the grader's own imports: the figures' process imports matplotlib on the
+        # other core meanwhile (grader/drawer.py); a grading without figures stops it.
+        drawer.start()
     # Nothing a grading started outlives it (grader/reaper.py): not in tests calling main().
     with reaper.reaping(during=args[:1] == ["batch"]):
         code = main(args)

@@ -62,17 +62,19 @@ def _outcome(run_check, check_id):
         )
 
 
-def _figures(draw, check_id, outcome) -> tuple:
-    """The figure of a check's numbers, drawn by ``draw`` (None: no figures)."""
-    if draw is None or outcome.figure_data is None:
-        return ()
+def _figures(draw, outcomes) -> dict:
+    """check id -> the figures of its numbers, drawn by ``draw`` in one call (None: no
+    figures)."""
+    wanted = [(check_id, o.figure_data) for check_id, o in outcomes if o.figure_data is not None]
+    if draw is None or not wanted:
+        return {}
     try:
-        figure = draw(outcome.figure_data)
+        drawn = draw([data for _, data in wanted])
     except Exception:  # a bug in a figure must not cost the grade: the text stands alone
-        print(f"grader: internal error drawing the figure of {check_id}:", file=sys.__stderr__)
+        print("grader: internal error drawing the figures:", file=sys.__stderr__)
         traceback.print_exc(file=sys.__stderr__)
-        return ()
-    return (figure,) if figure is not None else ()
+        return {}
+    return {check_id: (figure,) for (check_id, _), figure in zip(wanted, drawn) if figure}
 
 
 def grading_result(
@@ -80,9 +82,10 @@ def grading_result(
 ) -> GradingResult:
     """Run every check in grading order with ``run_check(check_id) -> Outcome`` and return
     what they found, with the points and visibilities of ``cfg``; ``draw`` (e.g.
-    grader.figures.draw) turns the numbers a check handed out into its figure, once every
-    check has run."""
+    grader.drawer.draw_all) turns the numbers the checks handed out into their figures, in
+    one call once every check has run."""
     outcomes = [(check_id, _outcome(run_check, check_id)) for check_id in checks.ids()]
+    figures = _figures(draw, outcomes)
     results = []
     for num, (check_id, outcome) in enumerate(outcomes, 1):
         settings = cfg.checks[check_id]
@@ -95,7 +98,7 @@ def grading_result(
                 max_points=settings.points,
                 passed=outcome.passed,
                 feedback=report.test_text(outcome),
-                figures=_figures(draw, check_id, outcome),
+                figures=figures.get(check_id, ()),
                 mistakes=tuple(outcome.mistakes),
                 visibility=settings.visibility,
                 internal_error=outcome.internal_error,
@@ -164,11 +167,14 @@ def grade_submission(
     course_secret = course_secret if course_secret is not None else secret.load()
     draw = None
     if (cfg.figures if figures is None else figures) and submission is not None:
-        from grader import figures as figures_module
+        from grader import drawer
 
-        # matplotlib's import (~0.5 s) runs while the worker starts and the checks wait on it.
-        figures_module.start_preload()
-        draw = figures_module.draw
+        # Forked now: matplotlib's import (~0.3 s of CPU) runs on the other core while the
+        # worker starts and the checks run, and the figures are drawn there (grader/drawer.py).
+        drawer.start()
+        draw = drawer.draw_all
+    elif "grader.drawer" in sys.modules:  # started before we knew (grader/__main__.py)
+        sys.modules["grader.drawer"].stop()
     lockdown.protect_checkout()  # as root without Landlock: keep the sandbox uid out
     if results_path is not None:
         # What results.json says until grading finishes: nothing awarded, and why.

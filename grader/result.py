@@ -5,7 +5,8 @@ format is one writer in ``grader/writers/`` (a pure function of it): Gradescope'
 results.json (``writers/gradescope.py``), the table ``make grade`` prints
 (``writers/terminal.py``). A new platform or a new figure is one module, never a change to
 the checks. Every text here is Markdown of ours, already bounded (grader/report.py); every
-figure is a PNG drawn in the grader's process from validated numbers (grader/figures.py).
+figure is a PNG drawn on the grader's side from validated numbers (grader/figures.py), never
+in the worker.
 """
 
 from dataclasses import dataclass, replace
@@ -13,7 +14,7 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class Figure:
-    png: bytes  # a PNG, drawn in the grader's process from validated numbers
+    png: bytes  # a PNG, drawn on the grader's side (grader/drawer.py) from validated numbers
     alt: str  # alt text: what the picture shows, in words
     caption: str = ""  # one line under it (may be empty)
 

@@ -23,7 +23,9 @@ State between gradings in one slot, checked for what an upload could influence:
   imported modules, ``worker_source``'s cache (our source text), the seccomp/landlock library
   handles, and isolation's uid counter (each Sandbox takes the next of this process's 64
   uids; Sandbox.close kills every process of its uid and removes its IPC objects, and its
-  files where Landlock did not confine them, before the uid can come round again);
+  files where Landlock did not confine them, before the uid can come round again), and the
+  drawing process (grader/drawer.py), a fork of this slot that runs no student code and
+  keeps nothing of a grading once it has answered with its figures;
 * no check draws from numpy's global random state (the inputs come from generators keyed per
   grading, grader/cases.py), so no grading's draws shift the next one's;
 * stdout/stderr are pointed back at the slot's own log after each grading, so nothing one
@@ -77,7 +79,17 @@ def serve(requests, reply_fd: int) -> None:
 
 
 def warm_up() -> None:
-    """Import what every grading imports, before the first request."""
+    """Import what every grading imports, before the first request, and start the process
+    that draws every grading's figures (grader/drawer.py) while stderr is still the slot's."""
+    import numpy  # noqa: F401 - before the fork: the drawing process needs it too
+
+    from grader import config, drawer
+
+    try:
+        if config.load().figures:
+            drawer.start()
+    except config.ConfigError:
+        pass  # each grading reports it
     from grader import checks, grade, report  # noqa: F401
     from grader.sandbox import Sandbox, process  # noqa: F401
 
