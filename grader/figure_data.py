@@ -2,10 +2,11 @@
 
 A check that can show its finding in a picture attaches one of these to its outcome (the
 ``figure_data`` of :class:`grader.checks.registry.Outcome`); grader/figures.py draws them all
-in one place, after the checks, on the grader's side (grader/drawer.py). They hold plain float arrays:
-the inputs the grader made, the reference's answers, and what the sandbox returned, already
-validated there as float arrays of a known shape (grader/sandbox/schema.py). Those may still
-be NaN, infinite or huge; drawing copes. Nothing here imports matplotlib.
+in one place, after the checks, on the grader's side (grader/drawer.py). They hold plain
+float arrays: the inputs the grader made, the reference's answers, and what the sandbox
+returned, already validated there as float arrays of a known shape
+(grader/sandbox/schema.py). Those may still be NaN, infinite or huge; drawing copes.
+Nothing here imports matplotlib.
 """
 
 from dataclasses import dataclass

@@ -26,12 +26,12 @@ from grader.paths import PROJECT_ROOT, SOLUTION_PATH
 X = np.array([-1.0, 0.0, 4.0, 5.0, 6.0])
 REF = Params.of([0.4, 0.6], [0.0, 5.0], [1.0, 1.0])
 MINE = Params.of([0.5, 0.5], [1.0, 4.0], [2.0, 1.5])
+LLS, REF_LLS = np.array([-20.0, -12.0, -11.0, -11.5]), np.array([-20.0, -12.0, -10.5, -10.2])
+MINE_AFTER_MSTEP = {"priors": np.array([0.2, 0.8]), "mus": None, "variances": np.array([1, np.inf])}
 ITEMS = [
-    EmFit("crafted fit", X, MINE, REF, 3, np.array([-20.0, -12.0, -11.0, -11.5]),
-          np.array([-20.0, -12.0, -10.5, -10.2]), marked=3, why="fell"),  # fmt: skip
+    EmFit("crafted fit", X, MINE, REF, 3, LLS, REF_LLS, marked=3, why="fell"),
     EstepValues("crafted E-step", X, np.full((5, 2), 0.5), np.tile([0.3, 0.7], (5, 1)), 2),
-    MstepValues("crafted M-step", {"priors": np.array([0.2, 0.8]), "mus": None,
-                                   "variances": np.array([1.0, np.inf])}, REF, "priors"),  # fmt: skip
+    MstepValues("crafted M-step", MINE_AFTER_MSTEP, REF, "priors"),
 ]
 
 
