@@ -200,7 +200,10 @@ def compare(export: Path, work: Path) -> None:
 
     texts = {p.parent.name: p.read_text() for p in export.glob("submission_*/gmm1d.py")}
     similar, _ = _timed(lambda: similarity.compare(texts))
-    print(f"  of which the similarity step (after grading, one process): {similar:.2f} s")
+    print(
+        f"  the similarity step alone, in one process: {similar:.2f} s (a batch runs it "
+        "while grading, at the lowest priority, lexing in --jobs processes)"
+    )
     sweep = sweep_seconds()
     if sweep is not None:
         print(

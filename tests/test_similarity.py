@@ -152,3 +152,73 @@ def test_scores_are_the_same_in_every_process():
         for seed in ("1", "2")
     }  # fmt: skip
     assert len(outputs) == 1 and "python_loops" in outputs.pop()
+
+
+def _class_on_disk(tmp_path, texts):
+    for name, text in texts.items():
+        (tmp_path / f"{name}.py").write_text(text)
+    return [Submission(i, tmp_path / f"{i}.py") for i in texts] + [Submission("empty", None)]
+
+
+def test_the_batch_s_similarity_process_answers_what_comparing_here_does(tmp_path, texts):
+    """A batch compares in a process of its own while it grades (two lexing processes
+    here): the same pairs, scores, excerpts, stubs and skipped uploads as in this process."""
+    subs = _class_on_disk(tmp_path, texts)
+    (tmp_path / "here").mkdir()
+    here = similarity.write_similarity(tmp_path / "here", subs)
+    there = similarity.start(subs, processes=2).finish(tmp_path)
+    assert here.pairs and similarity.to_json(there) == similarity.to_json(here)
+    csv_here = (tmp_path / "here" / "similarity.csv").read_text()
+    assert (tmp_path / "similarity.csv").read_text() == csv_here
+
+
+def test_a_failed_similarity_process_is_replaced_by_comparing_here(tmp_path, texts, capsys):
+    subs = _class_on_disk(tmp_path, texts)
+    pending = similarity.start(subs)
+    pending.proc.kill()  # dies before answering
+    found = pending.finish(tmp_path)
+    assert "the similarity process failed" in capsys.readouterr().err
+    assert {frozenset((p.a.id, p.b.id)) for p in found.pairs} == COPIED
+
+
+def test_an_answer_that_is_not_a_result_is_refused(tmp_path, texts, capsys):
+    """Its stdout is parsed as a result, nothing else: here the process is a stand-in that
+    prints a JSON that is no result, so the batch compares in its own process."""
+    import subprocess
+    import sys
+
+    subs = _class_on_disk(tmp_path, texts)
+    pending = similarity.Pending.__new__(similarity.Pending)
+    pending.uploads = similarity._uploads(subs)
+    pending.proc = subprocess.Popen([sys.executable, "-c", "print('{\"pairs\": 1}')"],
+                                    stdout=subprocess.PIPE)  # fmt: skip
+    found = pending.finish(tmp_path)
+    assert "an answer that is not a result" in capsys.readouterr().err
+    assert {frozenset((p.a.id, p.b.id)) for p in found.pairs} == COPIED
+
+
+def test_a_similarity_process_that_never_ends_costs_at_most_seconds(
+    tmp_path, texts, monkeypatch, capsys
+):
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setattr(similarity, "SECONDS", 0.5)
+    subs = _class_on_disk(tmp_path, texts)
+    pending = similarity.Pending.__new__(similarity.Pending)
+    pending.uploads = similarity._uploads(subs)
+    pending.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                    stdout=subprocess.PIPE)  # fmt: skip
+    start = time.monotonic()
+    found = pending.finish(tmp_path)
+    assert time.monotonic() - start < 10
+    assert found.pairs == [] and found.compared == 0
+    assert set(found.skipped) == {s.id for s in subs}
+    assert all("over 0.5 s" in why for why in found.skipped.values())
+    assert "no pair compared" in capsys.readouterr().err
+    from grader.batch.page_students import similarity_section
+    from grader.batch.stats import class_stats
+
+    section = similarity_section(found, class_stats([], set()), similarity.THRESHOLD)
+    assert 'id="not-compared"' in section and "similarity took over 0.5 s" in section

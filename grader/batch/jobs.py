@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from grader import paths
+from grader.batch import similarity
 from grader.batch.export import Submission, load_export
 from grader.batch.gradebook import write_gradebooks
 from grader.batch.outputs import make_private_out, set_aside_stale
@@ -28,7 +29,6 @@ from grader.batch.results import (
     write_failure,
     write_private,
 )
-from grader.batch.similarity import write_similarity
 from grader.batch.slots import ProcessRunner, SlotRunner, kill_running
 from grader.batch.stats import class_stats
 from grader.sandbox.cleanup import remove_tree
@@ -211,8 +211,14 @@ def run_batch(
         todo_ids = {s.id for s in todo}
         outcomes = [JobResult(s.id, "skipped") for s in submissions if s.id not in todo_ids]
         progress = Progress(len(submissions), len(outcomes), progress_stream)
-        _grade_all(todo, out, jobs, timeout, scratch / "missing", make_runner, progress, outcomes)
-        similar = write_similarity(out, submissions)  # reads the uploads: before they go
+        similar = similarity.start(submissions, jobs)  # compared while they are graded
+        try:
+            _grade_all(todo, out, jobs, timeout, scratch / "missing", make_runner, progress,
+                       outcomes)  # fmt: skip
+        except BaseException:
+            similar.cancel()
+            raise
+        similar = similar.finish(out)  # reads the uploads: before they go
     finally:
         remove_tree(scratch)  # the extracted uploads: any tree a student's zip could hold
     records = _records(submissions, out)

@@ -133,6 +133,9 @@ def similarity_section(similar, stats: ClassStats, threshold: float) -> str:
         "highest first, with the lines they share highlighted. A flag is a reason to look, "
         "not a finding. All flagged pairs are in <code>similarity.csv</code>.</p>"
     ]
+    if similar.skipped:  # e.g. no gmm1d.py, too large, or the comparison ran out of time
+        reasons = "; ".join(f"{_e(i)}: {_e(why)}" for i, why in sorted(similar.skipped.items()))
+        out.append(f'<p class="muted" id="not-compared">Not compared: {reasons}.</p>')
     if not similar.pairs:
         out.append('<p id="similarity" class="muted">No pair was flagged.</p>')
         return "\n".join(out)

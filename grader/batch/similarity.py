@@ -13,13 +13,25 @@ file and added code of their own still scores high. Two uploads whose code (as t
 identical and not boilerplate always score 1. A pair is flagged at ``THRESHOLD`` or above;
 the threshold and the figures it was chosen from are in docs/instructors.md (measured on
 a class built from the test fixtures, see tests/test_similarity.py).
+
+A batch computes it while the class is graded (:func:`start`): :func:`main`, in a process
+of its own, reads the uploads' paths on stdin and answers the result as JSON on stdout, at
+the lowest CPU priority, so on a busy machine it takes only what the gradings
+leave idle and a pathological upload cannot hold the batch past ``SECONDS``. It reads the
+uploads as text like this module always has (nothing is run), and its answer is parsed as
+JSON, never unpickled. Where that process fails, the batch compares in its own process.
 """
 
+import contextlib
 import csv
 import hashlib
 import io
+import json
 import logging
-from dataclasses import dataclass
+import os
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
 from itertools import combinations
 from pathlib import Path
 
@@ -32,6 +44,7 @@ THRESHOLD = 0.9  # measured: docs/instructors.md, "Similarity"
 MAX_BYTES = 256 * 1024  # larger uploads are not compared (lexing time grows with size)
 CONTEXT_LINES = 1  # unmatched lines shown around each matched run in the report
 MAX_LINES_SHOWN = 60
+SECONDS = 600  # lexing a class of hundreds takes seconds: only a pathological upload is slower
 HINT_PATH = paths.PROJECT_ROOT / "two_gaussian_1dgm.py"
 STUB_PATH = paths.PROJECT_ROOT / "gmm1d.py"
 
@@ -124,8 +137,22 @@ def _read(path: Path | None) -> tuple[str | None, str]:
         return None, f"unreadable ({exc.strerror})"
 
 
-def compare(texts: dict[str, str]) -> Similarity:
-    """Score every pair of ``texts`` (id -> source); returns the flagged pairs and the stubs."""
+def _fingerprints(texts: dict[str, str], boilerplate, processes: int) -> dict:
+    """id -> fingerprint of each text; lexed by ``processes`` forks of this process where
+    that is more than one (the similarity process's own, below: they only read text)."""
+    if processes <= 1 or len(texts) < 2 * processes:
+        return {i: _fingerprint(t, boilerplate) for i, t in texts.items()}
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        found = pool.starmap(_fingerprint, [(t, boilerplate) for t in texts.values()])
+    return dict(zip(texts, found))
+
+
+def compare(texts: dict[str, str], processes: int = 1) -> Similarity:
+    """Score every pair of ``texts`` (id -> source); returns the flagged pairs and the stubs.
+    ``processes``: how many processes lex the texts (only ever more than one in the
+    similarity process, which has no thread to fork)."""
     from copydetect import compare_files
     from copydetect.utils import filter_code
 
@@ -133,7 +160,7 @@ def compare(texts: dict[str, str]) -> Similarity:
     stub, hint = STUB_PATH.read_text(), HINT_PATH.read_text()
     boilerplate = sorted(_fingerprint(stub).hashes | _fingerprint(hint).hashes)
     stub_tokens = filter_code(stub, "gmm1d.py")[0]
-    prints = {i: _fingerprint(t, boilerplate) for i, t in texts.items()}
+    prints = _fingerprints(texts, boilerplate, processes)
     stubs = {i for i, p in prints.items() if p.filtered_code == stub_tokens}
     pairs = []
     for a, b in combinations(sorted(texts), 2):
@@ -154,20 +181,134 @@ def compare(texts: dict[str, str]) -> Similarity:
     return Similarity(pairs, stubs, len(texts), {})
 
 
-def write_similarity(out: Path, submissions) -> Similarity:
-    """Compare the uploads of ``submissions`` (export.Submission) and write similarity.csv."""
+def _texts(uploads: dict[str, str | None]) -> tuple[dict[str, str], dict[str, str]]:
+    """(id -> source, id -> why it is not compared) of ``uploads`` (id -> path or None)."""
     texts, skipped = {}, {}
-    for sub in submissions:
-        text, why = _read(sub.path)
+    for sub_id, path in uploads.items():
+        text, why = _read(Path(path) if path is not None else None)
         if text is None:
-            skipped[sub.id] = why
+            skipped[sub_id] = why
         else:
-            texts[sub.id] = text
-    result = compare(texts)
+            texts[sub_id] = text
+    return texts, skipped
+
+
+def compare_uploads(uploads: dict[str, str | None], processes: int = 1) -> Similarity:
+    texts, skipped = _texts(uploads)
+    result = compare(texts, processes)
     result.skipped = skipped
+    return result
+
+
+def _uploads(submissions) -> dict[str, str | None]:
+    return {sub.id: str(sub.path) if sub.path is not None else None for sub in submissions}
+
+
+def write_csv(out: Path, result: Similarity) -> Similarity:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id_a", "id_b", "score"])
     writer.writerows([p.a.id, p.b.id, f"{p.score:.4f}"] for p in result.pairs)
     write_private(out / "similarity.csv", buffer.getvalue())
     return result
+
+
+def write_similarity(out: Path, submissions) -> Similarity:
+    """Compare the uploads of ``submissions`` (export.Submission) here, write similarity.csv."""
+    return write_csv(out, compare_uploads(_uploads(submissions)))
+
+
+def to_json(result: Similarity) -> dict:
+    return {"pairs": [asdict(p) for p in result.pairs], "stubs": sorted(result.stubs),
+            "compared": result.compared, "skipped": result.skipped}  # fmt: skip
+
+
+def _side(data) -> Side:
+    lines = tuple((int(n), str(text), bool(hit)) for n, text, hit in data["lines"])
+    return Side(str(data["id"]), lines)
+
+
+def from_json(data: dict) -> Similarity:
+    """The result :func:`to_json` wrote; raises (KeyError, TypeError, ValueError) on anything
+    else."""
+    pairs = [Pair(_side(p["a"]), _side(p["b"]), float(p["score"])) for p in data["pairs"]]
+    skipped = {str(k): str(v) for k, v in data["skipped"].items()}
+    return Similarity(pairs, {str(i) for i in data["stubs"]}, int(data["compared"]), skipped)
+
+
+class Pending:
+    """The similarity of a class, computed by a process of its own (module docstring)."""
+
+    def __init__(self, submissions, processes: int = 1):
+        self.uploads = _uploads(submissions)
+        self.proc = None
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", "from grader.batch import similarity; similarity.main()"],
+                cwd=paths.PROJECT_ROOT,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+            )  # fmt: skip
+            request = {"uploads": self.uploads, "processes": processes}
+            self.proc.stdin.write(json.dumps(request).encode())
+            self.proc.stdin.close()
+            self.proc.stdin = None  # written: communicate() only reads
+        except OSError as exc:
+            print(f"grader: similarity runs after grading ({exc})", file=sys.stderr)
+            self._kill()
+
+    def _kill(self):
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def finish(self, out: Path) -> Similarity:
+        """Wait for the result (at most ``SECONDS``) and write similarity.csv."""
+        if self.proc is not None:
+            try:
+                answer, _ = self.proc.communicate(timeout=SECONDS)
+                if self.proc.returncode == 0:
+                    return write_csv(out, from_json(json.loads(answer)))
+                why = f"exit status {self.proc.returncode}"
+            except subprocess.TimeoutExpired:
+                self._kill()
+                why = f"not done after {SECONDS} s"
+                skipped = {
+                    i: f"not compared: similarity took over {SECONDS} s" for i in self.uploads
+                }
+                print(f"grader: similarity {why}; no pair compared", file=sys.stderr)
+                return write_csv(out, Similarity([], set(), 0, skipped))
+            except (ValueError, KeyError, TypeError) as exc:
+                why = f"an answer that is not a result ({exc})"
+            finally:
+                self._kill()
+            print(f"grader: the similarity process failed ({why}); comparing here",
+                  file=sys.stderr)  # fmt: skip
+        return write_csv(out, compare_uploads(self.uploads))
+
+    def cancel(self) -> None:
+        self._kill()
+
+
+def start(submissions, processes: int = 1) -> Pending:
+    """Start comparing the uploads of ``submissions`` now, lexing them in ``processes``
+    processes (the batch's ``--jobs``); ``.finish(out)`` collects the result."""
+    return Pending(submissions, processes)
+
+
+def _lowest_priority() -> None:
+    """nice 19, and for this process's own autogroup (its own session) too: where the kernel
+    groups sessions, a process's nice only counts inside its group."""
+    with contextlib.suppress(OSError):
+        os.nice(19)
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as handle:
+        handle.write("19")
+
+
+def main() -> None:
+    """The similarity process (:class:`Pending`): uploads' paths in, the result out."""
+    _lowest_priority()
+    request = json.loads(sys.stdin.read())
+    result = compare_uploads(request["uploads"], int(request["processes"]))
+    sys.stdout.write(json.dumps(to_json(result)))
