@@ -147,9 +147,17 @@ def batch(export: Path, out: Path, jobs: int, per_file: bool = False) -> dict:
         }
 
 
-def _timed(fn):
-    start = time.perf_counter()
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle or waiting on I/O) so far."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(fn, busy=None):
+    start, cpu = time.perf_counter(), _busy_seconds()
     result = fn()
+    if busy is not None:
+        busy.append(_busy_seconds() - cpu)
     return time.perf_counter() - start, result
 
 
@@ -179,11 +187,12 @@ def compare(export: Path, work: Path) -> None:
     if PER_FILE:
         modes["per-file jobs 1"] = lambda: batch(export, work / "pf", 1, per_file=True)
     times = {name: [] for name in modes}
+    busy = {name: [] for name in modes}
     totals = {}
     modes["in process"]()  # warm this process (imports, the reference) as a slot warms up
     for _ in range(REPEATS):
         for name, run in modes.items():
-            seconds, totals[name] = _timed(run)
+            seconds, totals[name] = _timed(run, busy[name])
             times[name].append(seconds)
     speedup = statistics.median(a / b for a, b in zip(times["jobs 1"], times["jobs 2"]))
     per_file = statistics.median(a / b for a, b in zip(times["jobs 1"], times["in process"]))
@@ -192,6 +201,17 @@ def compare(export: Path, work: Path) -> None:
         median = statistics.median(times[name])
         print(f"  {name:16s} {median:7.2f} s  ({median / n:.3f} s a file)")
     print(f"  --jobs 2 speed-up over --jobs 1: {speedup:.2f}x (goal >= 1.7x on 2 cores)")
+    cores = len(os.sched_getaffinity(0))
+    for name in ("jobs 1", "jobs 2"):
+        cpu, wall = statistics.median(busy[name]), statistics.median(times[name])
+        print(
+            f"    {name}: {cpu:.1f} CPU-s busy in {wall:.2f} s, {cpu / wall:.2f} of {cores} cores"
+        )
+    ceiling = statistics.median(cores * t / c for t, c in zip(times["jobs 1"], busy["jobs 2"]))
+    print(
+        f"    ceiling with every core busy for the whole --jobs 2 run: {ceiling:.2f}x "
+        "(--jobs 1's wall time / the CPU the class needs, shared by the cores)"
+    )
     print(f"  batch cost per file / in-process grading: {per_file:.2f}x (goal <= 1.1x)")
     if PER_FILE:
         before = statistics.median(a / b for a, b in zip(times["per-file jobs 1"], times["jobs 1"]))
