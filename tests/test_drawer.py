@@ -60,6 +60,7 @@ def test_it_draws_exactly_what_figures_draws_here(process):
 
 
 def test_it_is_another_process_holding_only_its_pipes_and_stdio(process):
+    assert process.draw_all([]) == []  # answered: it has closed what it inherited
     assert process.pid != os.getpid() and _alive(process.pid)
     with open(f"/proc/{process.pid}/stat") as handle:
         assert int(handle.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
