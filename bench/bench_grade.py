@@ -5,8 +5,8 @@
 * the same with its figure against ``--no-figures``, runs interleaved so that the machine's
   load falls on both alike (goal: at most 1.3x);
 * a submission whose every call hangs, with the default limits (goal: under 60 s);
-* peak memory of grader + worker, sampled over the process tree, for the reference and for
-  a memory bomb (goal: fits Gradescope's default 768 MB container).
+* peak memory of grader, worker and drawing process, sampled over the process tree, for
+  the reference and for a memory bomb (goal: fits Gradescope's default 768 MB container).
 """
 
 import os
@@ -140,13 +140,13 @@ def main():
         )
 
         print(
-            "peak RSS grader + worker, reference:     "
+            "peak RSS grader + worker + drawer, reference: "
             f"{peak_tree_mb(_grade_cmd(SOLUTION_PATH, results)):.0f} MB"
         )
         bomb = tmp / "bomb.py"
         bomb.write_text(BOMB)
         print(
-            "peak RSS grader + worker, memory bomb:   "
+            "peak RSS grader + worker + drawer, bomb:      "
             f"{peak_tree_mb(_grade_cmd(bomb, results)):.0f} MB   (goal < 768 MB)"
         )
 
