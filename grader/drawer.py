@@ -210,9 +210,20 @@ class Drawer:
 _shared = Drawer()
 
 
+_wanted = False  # start() was called and stop() has not been since
+
+
+def started() -> bool:
+    """Whether this process wants a drawing process: started, and not stopped since (it may
+    have died meanwhile)."""
+    return _wanted
+
+
 def start() -> None:
     """Start this process's drawing process, unless it is running (a batch slot keeps one
     for all its gradings)."""
+    global _wanted
+    _wanted = True
     if not _shared.alive:
         _shared.close()
         _shared.start()
@@ -238,4 +249,6 @@ def draw_all(items) -> list:
 
 def stop() -> None:
     """End this process's drawing process (if any)."""
+    global _wanted
+    _wanted = False
     _shared.close()

@@ -175,3 +175,26 @@ def test_a_grading_with_figures_draws_them_in_it(tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "draw_all", lambda items: pytest.fail("drawn here"))
     result = grade.grade_submission(SOLUTION_PATH, tmp_path / "results.json", figures=True)
     assert result.figure_count == 1 and drawer._shared.pid is not None
+
+
+def test_a_batch_slot_replaces_a_dead_drawing_process_between_gradings(monkeypatch):
+    """Replaced before the next grading, not during it: the new fork's stderr is then the
+    slot's own, never one upload's log."""
+    from grader.batch import slot
+
+    seen = []
+
+    def serve_one(request, home_fds):
+        seen.append((drawer._shared.pid, drawer._shared.alive))
+        os.kill(drawer._shared.pid, signal.SIGKILL)  # it dies during this grading
+        return 0
+
+    monkeypatch.setattr(slot, "_serve_one", serve_one)
+    drawer.start()
+    replies, reply_fd = os.pipe()
+    try:
+        slot.serve(['{"argv": [], "log": ""}\n'] * 2, reply_fd)
+    finally:
+        os.close(replies)
+        os.close(reply_fd)
+    assert [alive for _, alive in seen] == [True, True] and seen[0][0] != seen[1][0]

@@ -72,8 +72,12 @@ def _serve_one(request: dict, home_fds: tuple[int, int]) -> int:
 
 def serve(requests, reply_fd: int) -> None:
     """Answer requests until EOF; every request gets exactly one reply line."""
+    from grader import drawer
+
     home_fds = (os.dup(1), os.dup(2))
     for line in requests:
+        if drawer.started():  # replaced here if it died, so its stderr stays the slot's
+            drawer.start()
         code = _serve_one(json.loads(line), home_fds)
         os.write(reply_fd, (json.dumps({"exit": code}) + "\n").encode())
 
