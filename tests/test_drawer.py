@@ -185,8 +185,12 @@ def test_a_batch_slot_replaces_a_dead_drawing_process_between_gradings(monkeypat
     seen = []
 
     def serve_one(request, home_fds):
-        seen.append((drawer._shared.pid, drawer._shared.alive))
-        os.kill(drawer._shared.pid, signal.SIGKILL)  # it dies during this grading
+        pid = drawer._shared.pid
+        seen.append((pid, drawer._shared.alive))
+        os.kill(pid, signal.SIGKILL)  # it dies during this grading
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:  # dead: a zombie, not yet reaped
+            time.sleep(0.01)
         return 0
 
     monkeypatch.setattr(slot, "_serve_one", serve_one)
